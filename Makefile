@@ -1,0 +1,48 @@
+# Netral task runner. Quick start: `make run` (set up + serve on SQLite), `make test` (whole suite).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-sqlite test-postgresql lint migrate openapi bench clean
+
+$(BIN)/netral: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	touch $@
+
+# A local secret for the embedded default, generated once and never committed (.gitignore).
+.env:
+	@$(PYTHON) -c 'import secrets; print("NETRAL_SECRET_KEY=" + secrets.token_urlsafe(48))' > .env
+	@echo "generated .env with a fresh NETRAL_SECRET_KEY"
+
+run: $(BIN)/netral .env
+	$(BIN)/netral db upgrade
+	$(BIN)/netral demo
+	$(BIN)/netral serve --host $(HOST) --port $(PORT)
+
+migrate: $(BIN)/netral .env
+	$(BIN)/netral db upgrade
+
+test: $(BIN)/netral
+	bash deploy/ensure-postgres.sh
+	NETRAL_TEST_BACKEND=sqlite $(BIN)/pytest
+	NETRAL_TEST_BACKEND=postgresql $(BIN)/pytest
+
+test-sqlite: $(BIN)/netral
+	NETRAL_TEST_BACKEND=sqlite $(BIN)/pytest
+
+test-postgresql: $(BIN)/netral
+	bash deploy/ensure-postgres.sh
+	NETRAL_TEST_BACKEND=postgresql $(BIN)/pytest
+
+lint: $(BIN)/netral
+	$(BIN)/ruff check app tests migrations
+	$(BIN)/ruff format --check app tests migrations
+
+openapi: $(BIN)/netral
+	$(BIN)/python -m app.openapi_export > openapi/openapi.json
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

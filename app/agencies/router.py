@@ -1,0 +1,37 @@
+from fastapi import APIRouter
+from sqlmodel import Session
+
+from app.agencies.models import Agency
+from app.agencies.schemas import AgreementSummary, Me
+from app.agreements.service import AgreementStatus
+from app.auth.deps import AnyPrincipal
+from app.core.deps import SessionDep
+from app.core.errors import problem_responses
+
+router = APIRouter(prefix="/api/v1", tags=["identity"])
+
+
+def agreement_summary(status: AgreementStatus) -> AgreementSummary:
+    a = status.agreement
+    return AgreementSummary(
+        code=a.code if a else None, title=a.title if a else None, state=status.state.value,
+        valid_from=a.valid_from if a else None, valid_until=a.valid_until if a else None,
+        wind_down_until=status.wind_down_until, retention_until=status.retention_until,
+        is_demo=a.is_demo if a else False,
+    )
+
+
+def _agency_name(session: Session, agency_id: object) -> str:
+    agency = session.get(Agency, agency_id)
+    return agency.name if agency else ""
+
+
+@router.get("/me", operation_id="get_me", summary="Who am I: agency, roles, scopes in force, agreement state",
+            response_model=Me, responses=problem_responses(401, 403))
+def get_me(principal: AnyPrincipal, session: SessionDep) -> Me:
+    return Me(
+        client_id=principal.client_id, agency_code=principal.agency_code,
+        agency_name=_agency_name(session, principal.agency_id), roles=sorted(principal.roles),
+        scopes=sorted(principal.scopes), token_id=principal.token_id,
+        token_expires_at=principal.token_expires_at, agreement=agreement_summary(principal.agreement),
+    )

@@ -1,0 +1,86 @@
+"""What the agreement allows at a given moment. Pure computation over stored dates and an injected
+``now``: no scheduled job is needed for the service to refuse what the agreement no longer allows."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlmodel import Session, col, select
+
+from app.agreements.models import Agreement, AgreementParty
+from app.auth import scopes
+
+
+class AgreementState(StrEnum):
+    none = "none"
+    pending = "pending"
+    active = "active"
+    wind_down = "wind_down"
+    expired = "expired"
+    purged = "purged"
+
+
+@dataclass(frozen=True)
+class AgreementStatus:
+    agreement: Agreement | None
+    state: AgreementState
+
+    @property
+    def wind_down_until(self) -> datetime | None:
+        a = self.agreement
+        return None if a is None else a.valid_until + timedelta(days=a.wind_down_days)
+
+    @property
+    def retention_until(self) -> datetime | None:
+        a = self.agreement
+        return None if a is None else a.valid_until + timedelta(days=a.retention_days)
+
+
+# Read access and audit outlive the exchange; operator work is never blocked by the agreement.
+_SCOPES_BY_STATE: dict[AgreementState, frozenset[str]] = {
+    AgreementState.none: frozenset({scopes.AUDIT_READ, scopes.ADMIN}),
+    AgreementState.pending: frozenset({scopes.AUDIT_READ, scopes.ADMIN}),
+    AgreementState.active: frozenset(scopes.ALL_SCOPES),
+    AgreementState.wind_down: frozenset(
+        {scopes.REPORTS_READ, scopes.CASES_READ, scopes.CASES_WRITE, scopes.SANCTIONS_WRITE,
+         scopes.IDENTITY_READ, scopes.AUDIT_READ, scopes.ADMIN}
+    ),
+    AgreementState.expired: frozenset({scopes.CASES_READ, scopes.AUDIT_READ, scopes.ADMIN}),
+    AgreementState.purged: frozenset({scopes.CASES_READ, scopes.AUDIT_READ, scopes.ADMIN}),
+}
+
+
+def state_of(agreement: Agreement, now: datetime) -> AgreementState:
+    if now < agreement.valid_from:
+        return AgreementState.pending
+    if now < agreement.valid_until:
+        return AgreementState.active
+    if now < agreement.valid_until + timedelta(days=agreement.wind_down_days):
+        return AgreementState.wind_down
+    if now < agreement.valid_until + timedelta(days=agreement.retention_days):
+        return AgreementState.expired
+    return AgreementState.purged
+
+
+_PREFERENCE = [AgreementState.active, AgreementState.wind_down, AgreementState.pending,
+               AgreementState.expired, AgreementState.purged]
+
+
+def governing(session: Session, *, agency_id: object, now: datetime) -> AgreementStatus:
+    """The agreement that applies to an agency now: an active one over one winding down, over one not yet
+    in force, over ended ones; among equals the latest ``valid_until``."""
+    query = (
+        select(Agreement)
+        .join(AgreementParty, col(AgreementParty.agreement_id) == col(Agreement.id))
+        .where(AgreementParty.agency_id == agency_id)
+        .order_by(col(Agreement.valid_until).desc())
+    )
+    candidates = [(state_of(a, now), a) for a in session.exec(query)]
+    if not candidates:
+        return AgreementStatus(None, AgreementState.none)
+    state, agreement = min(candidates, key=lambda pair: _PREFERENCE.index(pair[0]))
+    return AgreementStatus(agreement, state)
+
+
+def scopes_allowed(status: AgreementStatus) -> frozenset[str]:
+    return _SCOPES_BY_STATE[status.state]

@@ -1,0 +1,251 @@
+"""OAuth 2.0 client credentials (RFC 6749 §4.4) with client secrets or private_key_jwt (RFC 7523),
+RFC 9068 access tokens, RFC 7009 revocation, and the per-request principal."""
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, delete
+
+from app.agencies import service as agencies
+from app.agencies.models import Agency
+from app.agreements import service as agreements
+from app.auth import clients, keys
+from app.auth.jwt_guard import ACCESS_TOKEN_TYP, JWTRejected, VerificationPolicy, read_unverified_header, verify_jwt
+from app.auth.models import ApiClient, RevokedToken, SigningKey, UsedAssertion
+from app.auth.scopes import scopes_for_roles
+from app.core.clock import as_utc
+from app.core.config import Settings
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ACCESS_TOKEN_CLAIMS = ("iss", "aud", "sub", "client_id", "iat", "exp", "jti", "scope")
+
+
+class OAuthError(Exception):
+    """An RFC 6749 §5.2 error response."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error, self.description, self.status = error, description, status
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, as of this request: the token's claims checked against the client's and the
+    agency's state *now*, so disabling a client or moving a role bites on the very next request."""
+
+    client_id: str
+    agency_id: Any
+    agency_code: str
+    roles: frozenset[str]
+    scopes: frozenset[str]
+    token_id: str
+    token_expires_at: datetime
+    agreement: agreements.AgreementStatus = field(compare=False)
+
+
+# ---- client authentication -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Credentials:
+    client_id: str | None
+    secret: str | None = None
+    assertion: str | None = None
+
+
+def authenticate(session: Session, creds: Credentials, *, settings: Settings, now: datetime) -> ApiClient:
+    if creds.assertion is not None:
+        return _authenticate_assertion(session, creds, settings=settings, now=now)
+    if not creds.client_id or creds.secret is None:
+        raise OAuthError("invalid_client", "client authentication is required", 401)
+    client = clients.by_client_id(session, creds.client_id)
+    if not clients.secret_matches(settings, client, creds.secret):
+        raise OAuthError("invalid_client", "client authentication failed", 401)
+    assert client is not None
+    return _enabled(client)
+
+
+def _enabled(client: ApiClient) -> ApiClient:
+    if client.disabled_at is not None:
+        raise OAuthError("invalid_client", "client authentication failed", 401)
+    return client
+
+
+def _authenticate_assertion(session: Session, creds: Credentials, *, settings: Settings, now: datetime) -> ApiClient:
+    assert creds.assertion is not None
+    try:
+        unverified_sub = _unverified_subject(creds.assertion, settings)
+        client = clients.by_client_id(session, creds.client_id or unverified_sub)
+        if client is None or client.public_jwk is None or client.client_id != unverified_sub:
+            raise JWTRejected("unknown client or no key registered")
+        claims = verify_jwt(
+            creds.assertion,
+            resolve_key=lambda _kid: (client.public_jwk or {}, _alg_for(client.public_jwk or {})),
+            policy=VerificationPolicy(
+                issuers={client.client_id},
+                audiences={settings.issuer, settings.token_url},
+                required_claims=("iss", "sub", "aud", "exp", "jti"),
+                max_lifetime_seconds=settings.assertion_max_lifetime_seconds,
+                leeway_seconds=settings.leeway_seconds,
+                max_bytes=settings.max_token_bytes,
+            ),
+            now=now,
+        )
+        if claims["exp"] > now.timestamp() + settings.assertion_max_lifetime_seconds:
+            raise JWTRejected("assertion expires too far in the future")
+    except JWTRejected as exc:
+        raise OAuthError("invalid_client", f"client assertion rejected: {exc}", 401) from exc
+    _remember_assertion(session, client_id=client.client_id, jti=str(claims["jti"]),
+                        expires_at=datetime.fromtimestamp(claims["exp"], tz=now.tzinfo))
+    return _enabled(client)
+
+
+def _unverified_subject(assertion: str, settings: Settings) -> str:
+    import json
+
+    from jose.utils import base64url_decode
+
+    read_unverified_header(assertion, settings.max_token_bytes)
+    try:
+        claims = json.loads(base64url_decode(assertion.split(".")[1].encode()))
+    except ValueError as exc:
+        raise JWTRejected("malformed assertion") from exc
+    sub = claims.get("sub") if isinstance(claims, dict) else None
+    if not isinstance(sub, str):
+        raise JWTRejected("assertion has no subject")
+    return sub
+
+
+def _alg_for(public_jwk: dict[str, Any]) -> str:
+    return "RS256" if public_jwk.get("kty") == "RSA" else "ES256"
+
+
+def _remember_assertion(session: Session, *, client_id: str, jti: str, expires_at: datetime) -> None:
+    """The unique constraint is the replay guard: it holds across every server process. The insert runs in
+    a savepoint so a replay fails cleanly without spoiling the request's transaction."""
+    try:
+        with session.begin_nested():
+            session.add(UsedAssertion(client_id=client_id, jti=jti, expires_at=expires_at))
+    except IntegrityError as exc:
+        raise OAuthError("invalid_client", "client assertion was already used (jti replay)", 401) from exc
+
+
+# ---- token issuance --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    scope: str
+
+
+def grantable_scopes(session: Session, client: ApiClient, *, now: datetime) -> frozenset[str]:
+    roles = agencies.current_roles(session, agency_id=client.agency_id, now=now)
+    status = agreements.governing(session, agency_id=client.agency_id, now=now)
+    return frozenset(client.scopes) & scopes_for_roles(roles) & agreements.scopes_allowed(status)
+
+
+def issue_token(
+    session: Session, client: ApiClient, *, requested: str | None, settings: Settings, signer: keys.Signer,
+    now: datetime,
+) -> IssuedToken:
+    grantable = grantable_scopes(session, client, now=now)
+    if requested is not None and requested.strip():
+        wanted = frozenset(requested.split())
+        refused = wanted - grantable
+        if refused:
+            raise OAuthError("invalid_scope", f"scope not allowed for this client now: {' '.join(sorted(refused))}")
+        granted = wanted
+    else:
+        granted = grantable
+    if not granted:
+        raise OAuthError("invalid_scope", "no scope can be granted to this client now")
+    key = keys.active_key(session)
+    if key is None:
+        raise RuntimeError("no active signing key; run `netral keys rotate`")
+    issued_at = int(now.timestamp())
+    claims = {
+        "iss": settings.issuer,
+        "aud": settings.audience,
+        "sub": client.client_id,
+        "client_id": client.client_id,
+        "iat": issued_at,
+        "exp": issued_at + settings.access_token_ttl_seconds,
+        "jti": secrets.token_urlsafe(16),
+        "scope": " ".join(sorted(granted)),
+    }
+    return IssuedToken(signer.sign(key, claims), settings.access_token_ttl_seconds, claims["scope"])
+
+
+# ---- access-token verification and the principal ---------------------------------------------------------
+
+def _key_resolver(session: Session, now: datetime):  # type: ignore[no-untyped-def]
+    def resolve(kid: str | None) -> tuple[dict[str, Any], str]:
+        key = session.get(SigningKey, kid) if kid else None
+        if key is None or (key.retire_at is not None and as_utc(key.retire_at) <= now):
+            raise JWTRejected("unknown or retired key")
+        return dict(key.public_jwk), key.alg
+
+    return resolve
+
+
+def verify_access_token(session: Session, token: str, *, settings: Settings, now: datetime) -> dict[str, Any]:
+    return verify_jwt(
+        token,
+        resolve_key=_key_resolver(session, now),
+        policy=VerificationPolicy(
+            issuers={settings.issuer},
+            audiences={settings.audience},
+            required_claims=ACCESS_TOKEN_CLAIMS,
+            max_lifetime_seconds=settings.access_token_ttl_seconds,
+            leeway_seconds=settings.leeway_seconds,
+            max_bytes=settings.max_token_bytes,
+            expected_typ=ACCESS_TOKEN_TYP,
+        ),
+        now=now,
+    )
+
+
+def resolve_principal(session: Session, token: str, *, settings: Settings, now: datetime) -> Principal:
+    claims = verify_access_token(session, token, settings=settings, now=now)
+    client = clients.by_client_id(session, claims["client_id"])
+    if client is None or client.disabled_at is not None or claims["sub"] != client.client_id:
+        raise JWTRejected("client unknown or disabled")
+    if session.get(RevokedToken, claims["jti"]) is not None:
+        raise JWTRejected("token revoked")
+    agency = session.get(Agency, client.agency_id)
+    assert agency is not None
+    roles = frozenset(agencies.current_roles(session, agency_id=agency.id, now=now))
+    status = agreements.governing(session, agency_id=agency.id, now=now)
+    token_scopes = frozenset(str(claims["scope"]).split())
+    effective = token_scopes & frozenset(client.scopes) & scopes_for_roles(roles) & agreements.scopes_allowed(status)
+    return Principal(
+        client_id=client.client_id, agency_id=agency.id, agency_code=agency.code, roles=roles,
+        scopes=effective, token_id=claims["jti"],
+        token_expires_at=datetime.fromtimestamp(claims["exp"], tz=now.tzinfo), agreement=status,
+    )
+
+
+# ---- revocation (RFC 7009) -------------------------------------------------------------------------------
+
+def revoke(session: Session, client: ApiClient, token: str, *, settings: Settings, now: datetime) -> None:
+    """Revoke an access token that belongs to the calling client. Per RFC 7009 §2.2 an invalid or foreign
+    token is not an error: the answer is the same 200 either way."""
+    try:
+        claims = verify_access_token(session, token, settings=settings, now=now)
+    except JWTRejected:
+        return
+    if claims.get("client_id") != client.client_id:
+        return
+    if session.get(RevokedToken, claims["jti"]) is None:
+        expires_at = datetime.fromtimestamp(claims["exp"], tz=now.tzinfo) + timedelta(seconds=settings.leeway_seconds)
+        session.add(RevokedToken(jti=claims["jti"], client_id=client.client_id, expires_at=expires_at, revoked_at=now))
+        session.flush()
+
+
+def prune_expired(session: Session, *, now: datetime) -> None:
+    """Revocations and used assertions matter only until the token or assertion would have expired."""
+    session.exec(delete(RevokedToken).where(RevokedToken.expires_at < now))  # type: ignore[arg-type]
+    session.exec(delete(UsedAssertion).where(UsedAssertion.expires_at < now))  # type: ignore[arg-type]

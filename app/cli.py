@@ -1,0 +1,223 @@
+"""``netral``: the operator's command line. Every action runs in one transaction."""
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlmodel import Session
+
+from app import demo
+from app.agencies import service as agencies
+from app.agencies.models import Role
+from app.agreements import service as agreements_service
+from app.agreements.models import Agreement
+from app.auth import clients, keys
+from app.core import migrations
+from app.core.clock import Clock
+from app.core.config import Settings, get_settings
+from app.core.db import make_engine, session_scope
+
+cli = typer.Typer(help="Netral operator CLI", no_args_is_help=True, add_completion=False)
+db_cli = typer.Typer(help="Database schema", no_args_is_help=True)
+agencies_cli = typer.Typer(help="Agencies and their roles", no_args_is_help=True)
+clients_cli = typer.Typer(help="API clients of agencies", no_args_is_help=True)
+keys_cli = typer.Typer(help="Token-signing keys", no_args_is_help=True)
+agreements_cli = typer.Typer(help="Cooperation agreements", no_args_is_help=True)
+for sub, name in ((db_cli, "db"), (agencies_cli, "agencies"), (clients_cli, "clients"), (keys_cli, "keys"),
+                  (agreements_cli, "agreements")):
+    cli.add_typer(sub, name=name)
+
+clock = Clock()
+
+
+@contextmanager
+def transaction() -> Iterator[tuple[Session, Settings]]:
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        yield from _scoped(engine, settings)
+    finally:
+        engine.dispose()
+
+
+def _scoped(engine, settings):  # type: ignore[no-untyped-def]
+    for session in session_scope(engine):
+        yield session, settings
+
+
+def fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=1)
+
+
+# ---- db ----
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Migrate the database to REVISION (default: head)."""
+    migrations.upgrade(get_settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, e.g. base")]) -> None:
+    migrations.downgrade(get_settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+# ---- serve / demo ----
+
+@cli.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve the API with uvicorn."""
+    import uvicorn
+
+    from app.core.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    uvicorn.run("app.main:app", host=host, port=port, workers=workers, log_config=None,
+                proxy_headers=False, server_header=False)
+
+
+@cli.command("demo")
+def demo_seed(reset_secrets: Annotated[bool, typer.Option(help="issue new secrets for the demo clients")] = False) -> None:
+    """Seed demo agencies, the 2024 PKS, a demo agreement from today, a signing key and demo clients."""
+    with transaction() as (session, settings):
+        seeded = demo.seed(session, settings=settings, now=clock.now(), reset_secrets=reset_secrets)
+    typer.echo("Demo clients (secrets are shown once; `netral demo --reset-secrets` issues new ones):")
+    for c in seeded:
+        secret = c.secret or "(unchanged — shown when first created)"
+        typer.echo(f"  {c.agency_code:<8} client_id={c.client_id}  client_secret={secret}  scopes={' '.join(c.scopes)}")
+
+
+# ---- agencies ----
+
+@agencies_cli.command("create")
+def agencies_create(code: str, name: Annotated[str, typer.Option()],
+                    role: Annotated[list[Role], typer.Option(help="repeat for several roles")]) -> None:
+    with transaction() as (session, _settings):
+        try:
+            agency = agencies.create(session, code=code, name=name, roles=role, now=clock.now())
+        except agencies.AgencyError as exc:
+            fail(str(exc))
+        typer.echo(f"created agency {agency.code}")
+
+
+@agencies_cli.command("list")
+def agencies_list() -> None:
+    with transaction() as (session, _settings):
+        for agency, roles in agencies.list_all(session, now=clock.now()):
+            typer.echo(f"{agency.code:<10} {','.join(sorted(roles)) or '-':<30} {agency.name}")
+
+
+@agencies_cli.command("transfer-role")
+def agencies_transfer_role(
+    role: Annotated[Role, typer.Option()],
+    source: Annotated[str, typer.Option("--from")],
+    successor: Annotated[str, typer.Option("--to")],
+) -> None:
+    """Move a role (e.g. case_authority, KASN → BKN); effective on the next request."""
+    with transaction() as (session, _settings):
+        try:
+            agencies.transfer_role(session, role=role, source=agencies.require_by_code(session, source),
+                                   successor=agencies.require_by_code(session, successor), now=clock.now())
+        except agencies.AgencyError as exc:
+            fail(str(exc))
+    typer.echo(f"role {role.value} moved from {source.upper()} to {successor.upper()}")
+
+
+# ---- clients ----
+
+@clients_cli.command("create")
+def clients_create(
+    agency: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option()],
+    scope: Annotated[list[str], typer.Option(help="repeat for several scopes")],
+    jwk: Annotated[Path | None, typer.Option(help="public JWK file: private_key_jwt instead of a secret")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Create a client. Its secret is printed exactly once."""
+    public_jwk = json.loads(jwk.read_text()) if jwk else None
+    with transaction() as (session, settings):
+        try:
+            created = clients.create(session, settings=settings, agency=agencies.require_by_code(session, agency),
+                                     name=name, scopes=scope, public_jwk=public_jwk, now=clock.now())
+        except (agencies.AgencyError, clients.ClientError) as exc:
+            fail(str(exc))
+    result = {"client_id": created.client.client_id, "client_secret": created.secret}
+    typer.echo(json.dumps(result) if as_json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+
+
+@clients_cli.command("list")
+def clients_list() -> None:
+    with transaction() as (session, _settings):
+        for c in clients.list_for(session):
+            state = "disabled" if c.disabled_at else "enabled"
+            auth = "private_key_jwt" if c.public_jwk else "secret"
+            typer.echo(f"{c.client_id:<28} {state:<9} {auth:<16} {' '.join(c.scopes)}  {c.name}")
+
+
+@clients_cli.command("disable")
+def clients_disable(client_id: str) -> None:
+    """Disable a client: its tokens stop working on the next request."""
+    with transaction() as (session, _settings):
+        try:
+            clients.disable(session, client_id=client_id, now=clock.now())
+        except clients.ClientError as exc:
+            fail(str(exc))
+    typer.echo(f"client {client_id} disabled")
+
+
+# ---- keys ----
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """New tokens are signed with a new key; the previous key verifies until its tokens have expired."""
+    with transaction() as (session, settings):
+        key = keys.rotate(session, settings=settings, now=clock.now())
+    typer.echo(f"active key: {key.kid}")
+
+
+@keys_cli.command("retire")
+def keys_retire(kid: str) -> None:
+    """Retire a key now (e.g. compromise): tokens it signed are refused from this moment."""
+    with transaction() as (session, _settings):
+        if not keys.retire_now(session, kid=kid, now=clock.now()):
+            fail(f"no key {kid!r}")
+    typer.echo(f"key {kid} retired")
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    with transaction() as (session, _settings):
+        active = keys.active_key(session)
+        for key in keys.published_keys(session, now=clock.now()):
+            mark = "active" if active and key.kid == active.kid else f"verify-only until {key.retire_at}"
+            typer.echo(f"{key.kid:<24} {key.alg:<6} {mark}")
+
+
+# ---- agreements ----
+
+@agreements_cli.command("show")
+def agreements_show() -> None:
+    from sqlmodel import select
+
+    with transaction() as (session, _settings):
+        now = clock.now()
+        for a in session.exec(select(Agreement).order_by(Agreement.valid_from)):
+            state = agreements_service.state_of(a, now).value
+            demo_mark = " [DEMO]" if a.is_demo else ""
+            typer.echo(f"{a.code:<24} {state:<10} {a.valid_from:%Y-%m-%d %H:%M%z} → {a.valid_until:%Y-%m-%d %H:%M%z}"
+                       f" wind-down {a.wind_down_days}d, retention {a.retention_days}d{demo_mark}")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""The one settings class. Every knob is a ``NETRAL_*`` environment variable (or a line in ``.env``)."""
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MAX_ACCESS_TOKEN_TTL = 600  # DESIGN.md: access tokens live at most 10 minutes
+MAX_LEEWAY = 30
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NETRAL_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///./var/netral.db", description="SQLAlchemy URL; SQLite file or postgresql+psycopg://"
+    )
+    secret_key: SecretStr = Field(
+        ..., min_length=32, description="Master secret: keys client-secret hashes and wraps signing keys"
+    )
+    issuer: str = Field("http://127.0.0.1:8000", description="`iss` of access tokens; also the token URL base")
+    audience: str = Field("netral-api", description="`aud` of access tokens")
+    signing_alg: Literal["RS256", "ES256"] = "RS256"
+    access_token_ttl_seconds: int = Field(300, ge=30, le=MAX_ACCESS_TOKEN_TTL)
+    leeway_seconds: int = Field(30, ge=0, le=MAX_LEEWAY)
+    assertion_max_lifetime_seconds: int = Field(
+        300, ge=30, le=3600, description="private_key_jwt assertions may not live longer than this"
+    )
+    max_token_bytes: int = Field(8192, ge=1024, le=16384)
+    log_level: str = "INFO"
+
+    @field_validator("issuer")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.issuer}/oauth/token"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()  # type: ignore[call-arg]  # values come from the environment

@@ -1,0 +1,208 @@
+"""One error base class, rendered as RFC 9457 problem+json by one set of handlers.
+
+A problem's ``type`` is a stable relative URI (``/problems/<slug>``); clients switch on it, never on the
+title, which follows ``Accept-Language`` (``id`` gives Indonesian).
+"""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("netral.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# slug -> (English title, Indonesian title)
+TITLES: dict[str, tuple[str, str]] = {
+    "unauthorized": ("Authentication required", "Autentikasi diperlukan"),
+    "invalid-token": ("The access token is not valid", "Token akses tidak sah"),
+    "insufficient-scope": ("The token lacks a required scope", "Token tidak memiliki cakupan yang diperlukan"),
+    "forbidden": ("Not allowed", "Tidak diizinkan"),
+    "not-found": ("Not found", "Tidak ditemukan"),
+    "method-not-allowed": ("Method not allowed", "Metode tidak diizinkan"),
+    "validation-error": ("The request is not valid", "Permintaan tidak valid"),
+    "conflict": ("Conflict with the current state", "Bertentangan dengan keadaan saat ini"),
+    "invalid-transition": ("This status change is not allowed", "Perubahan status ini tidak diizinkan"),
+    "precondition-failed": ("The resource has changed", "Sumber daya telah berubah"),
+    "precondition-required": ("If-Match is required", "If-Match wajib disertakan"),
+    "idempotency-key-reused": (
+        "The Idempotency-Key was used with another request",
+        "Idempotency-Key sudah dipakai untuk permintaan lain",
+    ),
+    "payload-too-large": ("The request body is too large", "Isi permintaan terlalu besar"),
+    "unsupported-media-type": ("Unsupported media type", "Jenis media tidak didukung"),
+    "rate-limited": ("Too many requests", "Terlalu banyak permintaan"),
+    "agreement-expired": ("The cooperation agreement does not allow this now", "Perjanjian kerja sama tidak mengizinkan ini sekarang"),
+    "agreement-not-active": ("The cooperation agreement is not in force yet", "Perjanjian kerja sama belum berlaku"),
+    "evidence-tampered": ("Stored evidence no longer matches its hash", "Bukti tersimpan tidak cocok dengan hash-nya"),
+    "internal-error": ("Internal error", "Kesalahan internal"),
+    "unavailable": ("Service unavailable", "Layanan tidak tersedia"),
+}
+
+
+class FieldError(BaseModel):
+    pointer: str = Field(description="JSON Pointer (RFC 6901) into the request, e.g. `/body/asn/nip`")
+    detail: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field(examples=["/problems/validation-error"])
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ProblemError(Exception):
+    """Raise anywhere; the handler renders it. Subclasses fix the slug and status."""
+
+    slug = "internal-error"
+    status = 500
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        slug: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(detail or self.slug)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+        if slug:
+            self.slug = slug
+        if status:
+            self.status = status
+
+
+class Unauthorized(ProblemError):
+    slug, status = "unauthorized", 401
+
+
+class InvalidToken(ProblemError):
+    slug, status = "invalid-token", 401
+
+
+class InsufficientScope(ProblemError):
+    slug, status = "insufficient-scope", 403
+
+
+class Forbidden(ProblemError):
+    slug, status = "forbidden", 403
+
+
+class NotFound(ProblemError):
+    slug, status = "not-found", 404
+
+
+class Conflict(ProblemError):
+    slug, status = "conflict", 409
+
+
+class ValidationProblem(ProblemError):
+    slug, status = "validation-error", 422
+
+
+class PreconditionFailed(ProblemError):
+    slug, status = "precondition-failed", 412
+
+
+class PreconditionRequired(ProblemError):
+    slug, status = "precondition-required", 428
+
+
+class ServiceUnavailable(ProblemError):
+    slug, status = "unavailable", 503
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for the problems a route declares it may return."""
+    return {
+        status: {
+            "model": Problem,
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+def wants_indonesian(request: Request) -> bool:
+    header = request.headers.get("accept-language", "")
+    first = header.split(",")[0].split(";")[0].strip().lower()
+    return first == "id" or first.startswith("id-")
+
+
+def render_problem(
+    request: Request,
+    *,
+    slug: str,
+    status: int,
+    detail: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    english, indonesian = TITLES.get(slug, (HTTPStatus(status).phrase, HTTPStatus(status).phrase))
+    body = Problem(
+        type=f"/problems/{slug}",
+        title=indonesian if wants_indonesian(request) else english,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        errors=errors,
+    ).model_dump(exclude_none=True)
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+_STATUS_SLUGS = {401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+                 409: "conflict", 413: "payload-too-large", 415: "unsupported-media-type",
+                 429: "rate-limited", 503: "unavailable"}
+
+
+def _pointer(loc: tuple[Any, ...]) -> str:
+    return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in loc)
+
+
+def validation_errors(exc: RequestValidationError) -> list[FieldError]:
+    return [FieldError(pointer=_pointer(tuple(err.get("loc", ()))), detail=err.get("msg", "invalid"))
+            for err in exc.errors()]
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return render_problem(request, slug=exc.slug, status=exc.status, detail=exc.detail,
+                              errors=exc.errors, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return render_problem(request, slug="validation-error", status=422,
+                              detail="One or more fields are invalid.", errors=validation_errors(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = _STATUS_SLUGS.get(exc.status_code, "internal-error" if exc.status_code >= 500 else "conflict")
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return render_problem(request, slug=slug, status=exc.status_code, detail=detail,
+                              headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"request_id": getattr(request.state, "request_id", None)})
+        return render_problem(request, slug="internal-error", status=500,
+                              detail="An unexpected error occurred; it has been logged.")

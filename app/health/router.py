@@ -1,0 +1,44 @@
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlmodel import Session
+
+from app.auth import keys
+from app.core import migrations
+from app.core.deps import RuntimeDep
+from app.core.errors import ServiceUnavailable, problem_responses
+
+router = APIRouter(tags=["operations"])
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = {}
+
+
+@router.get("/healthz", operation_id="get_health", summary="Liveness: the process answers", response_model=Health)
+def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/readyz", operation_id="get_readiness",
+            summary="Readiness: database reachable, migrations at head, signing key loaded",
+            response_model=Health, responses=problem_responses(503))
+def readyz(runtime: RuntimeDep) -> JSONResponse:
+    try:
+        with Session(runtime.engine) as session:
+            session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+            current = migrations.current_revision(session.connection())
+            if current != migrations.head_revision():
+                raise ServiceUnavailable(f"database schema at {current}, code expects {migrations.head_revision()}")
+            key = keys.active_key(session)
+            if key is None:
+                raise ServiceUnavailable("no active signing key")
+            runtime.signer.sign(key, {"probe": True})  # proves the private key unwraps with this secret
+    except ServiceUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure here means "not ready"
+        raise ServiceUnavailable(f"not ready: {type(exc).__name__}") from exc
+    return JSONResponse(Health(status="ready", checks={"database": "ok", "migrations": "head",
+                                                       "signing_key": key.kid}).model_dump())

@@ -1,0 +1,59 @@
+"""The FastAPI application. ``create_app`` takes settings and a clock so tests can inject both."""
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from app.agencies.router import router as identity_router
+from app.auth.router import oauth_error_response
+from app.auth.router import router as oauth_router
+from app.auth.service import OAuthError
+from app.core.clock import Clock
+from app.core.config import Settings
+from app.core.errors import Problem, install_problem_handlers
+from app.core.logging import RequestIdMiddleware
+from app.core.runtime import LazyRuntime, Runtime
+from app.health.router import router as health_router
+
+API_VERSION = "1.0.0"
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Netral",
+        version=API_VERSION,
+        summary="Exchange of suspected ASN-neutrality violations between Kominfo, KASN and Bawaslu (PKS 2023).",
+        description="Every error is `application/problem+json` (RFC 9457) except the OAuth endpoints, which "
+        "answer per RFC 6749 §5.2. Send `Accept-Language: id` for Indonesian problem titles.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = LazyRuntime(Runtime.build(settings, clock) if settings else None)
+    install_problem_handlers(app)
+
+    @app.exception_handler(OAuthError)
+    async def _oauth_error(_request: Request, exc: OAuthError) -> JSONResponse:
+        return oauth_error_response(exc)
+
+    app.add_middleware(RequestIdMiddleware)
+    for router in (oauth_router, identity_router, health_router):
+        app.include_router(router)
+    _register_problem_schema(app)
+    return app
+
+
+def _register_problem_schema(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi() -> dict:  # type: ignore[type-arg]
+        if app.openapi_schema is None:
+            schema = original()
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}")
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+app = create_app()

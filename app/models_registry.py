@@ -1,0 +1,7 @@
+"""Imports every table model so Alembic's autogenerate sees the whole schema."""
+
+
+def import_all_models() -> None:
+    import app.agencies.models  # noqa: F401
+    import app.agreements.models  # noqa: F401
+    import app.auth.models  # noqa: F401

@@ -1,0 +1,75 @@
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlmodel import Session
+
+from app import demo
+from app.core.clock import FrozenClock
+from app.core.config import Settings
+from app.main import create_app
+from tests import database
+from tests.builders import World
+
+# TEST FIXTURE ONLY — never a real secret.
+TEST_SECRET_KEY = "test-fixture-only-secret-key-not-for-production-0000"
+TEST_ISSUER = "http://testserver"
+# Inside the real 2024 PKS window (2023-10-26 → 2025-02-20 WIB).
+TEST_NOW = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[database.Template]:
+    template = database.create_template(tmp_path_factory.mktemp("templates"))
+    yield template
+    database.drop(template)
+
+
+@pytest.fixture
+def database_url(template_db: database.Template, tmp_path: Path) -> Iterator[str]:
+    db = database.clone(template_db, tmp_path)
+    yield db.url
+    database.drop(db)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(TEST_NOW)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(_env_file=None, database_url=database_url, secret_key=SecretStr(TEST_SECRET_KEY),  # type: ignore[call-arg]
+                    issuer=TEST_ISSUER)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FrozenClock) -> Iterator[FastAPI]:
+    application = create_app(settings, clock)
+    yield application
+    application.state.runtime.get().engine.dispose()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> TestClient:
+    return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.fixture
+def db(app: FastAPI) -> Iterator[Session]:
+    """A session on the test's database, for arranging data and asserting database state."""
+    with Session(app.state.runtime.get().engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def world(app: FastAPI, db: Session, settings: Settings, clock: FrozenClock, client: TestClient) -> World:
+    """The demo seed: APTIKA (reporter), KASN (case authority), BAWASLU (observer), ITJEN (auditor),
+    the 2024 PKS, a signing key and one client per agency."""
+    seeded = demo.seed(db, settings=settings, now=clock.now(), with_demo_agreement=False)
+    db.commit()
+    return World(client=client, db=db, settings=settings, clock=clock, clients={c.agency_code: c for c in seeded})
