@@ -26,8 +26,13 @@ agencies_cli = typer.Typer(help="Agencies and their roles", no_args_is_help=True
 clients_cli = typer.Typer(help="API clients of agencies", no_args_is_help=True)
 keys_cli = typer.Typer(help="Token-signing keys", no_args_is_help=True)
 agreements_cli = typer.Typer(help="Cooperation agreements", no_args_is_help=True)
-for sub, name in ((db_cli, "db"), (agencies_cli, "agencies"), (clients_cli, "clients"), (keys_cli, "keys"),
-                  (agreements_cli, "agreements")):
+for sub, name in (
+    (db_cli, "db"),
+    (agencies_cli, "agencies"),
+    (clients_cli, "clients"),
+    (keys_cli, "keys"),
+    (agreements_cli, "agreements"),
+):
     cli.add_typer(sub, name=name)
 
 clock = Clock()
@@ -55,6 +60,7 @@ def fail(message: str) -> None:
 
 # ---- db ----
 
+
 @db_cli.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Migrate the database to REVISION (default: head)."""
@@ -70,6 +76,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, 
 
 # ---- serve / demo ----
 
+
 @cli.command()
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve the API with uvicorn."""
@@ -79,12 +86,15 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    uvicorn.run("app.main:app", host=host, port=port, workers=workers, log_config=None,
-                proxy_headers=False, server_header=False)
+    uvicorn.run(
+        "app.main:app", host=host, port=port, workers=workers, log_config=None, proxy_headers=False, server_header=False
+    )
 
 
 @cli.command("demo")
-def demo_seed(reset_secrets: Annotated[bool, typer.Option(help="issue new secrets for the demo clients")] = False) -> None:
+def demo_seed(
+    reset_secrets: Annotated[bool, typer.Option(help="issue new secrets for the demo clients")] = False,
+) -> None:
     """Seed demo agencies, the 2024 PKS, a demo agreement from today, a signing key and demo clients."""
     with transaction() as (session, settings):
         seeded = demo.seed(session, settings=settings, now=clock.now(), reset_secrets=reset_secrets)
@@ -96,9 +106,13 @@ def demo_seed(reset_secrets: Annotated[bool, typer.Option(help="issue new secret
 
 # ---- agencies ----
 
+
 @agencies_cli.command("create")
-def agencies_create(code: str, name: Annotated[str, typer.Option()],
-                    role: Annotated[list[Role], typer.Option(help="repeat for several roles")]) -> None:
+def agencies_create(
+    code: str,
+    name: Annotated[str, typer.Option()],
+    role: Annotated[list[Role], typer.Option(help="repeat for several roles")],
+) -> None:
     with transaction() as (session, _settings):
         try:
             agency = agencies.create(session, code=code, name=name, roles=role, now=clock.now())
@@ -123,14 +137,20 @@ def agencies_transfer_role(
     """Move a role (e.g. case_authority, KASN → BKN); effective on the next request."""
     with transaction() as (session, _settings):
         try:
-            agencies.transfer_role(session, role=role, source=agencies.require_by_code(session, source),
-                                   successor=agencies.require_by_code(session, successor), now=clock.now())
+            agencies.transfer_role(
+                session,
+                role=role,
+                source=agencies.require_by_code(session, source),
+                successor=agencies.require_by_code(session, successor),
+                now=clock.now(),
+            )
         except agencies.AgencyError as exc:
             fail(str(exc))
     typer.echo(f"role {role.value} moved from {source.upper()} to {successor.upper()}")
 
 
 # ---- clients ----
+
 
 @clients_cli.command("create")
 def clients_create(
@@ -144,8 +164,15 @@ def clients_create(
     public_jwk = json.loads(jwk.read_text()) if jwk else None
     with transaction() as (session, settings):
         try:
-            created = clients.create(session, settings=settings, agency=agencies.require_by_code(session, agency),
-                                     name=name, scopes=scope, public_jwk=public_jwk, now=clock.now())
+            created = clients.create(
+                session,
+                settings=settings,
+                agency=agencies.require_by_code(session, agency),
+                name=name,
+                scopes=scope,
+                public_jwk=public_jwk,
+                now=clock.now(),
+            )
         except (agencies.AgencyError, clients.ClientError) as exc:
             fail(str(exc))
     result = {"client_id": created.client.client_id, "client_secret": created.secret}
@@ -173,6 +200,7 @@ def clients_disable(client_id: str) -> None:
 
 
 # ---- keys ----
+
 
 @keys_cli.command("rotate")
 def keys_rotate() -> None:
@@ -202,6 +230,7 @@ def keys_list() -> None:
 
 # ---- agreements ----
 
+
 @agreements_cli.command("show")
 def agreements_show() -> None:
     from sqlmodel import select
@@ -211,8 +240,10 @@ def agreements_show() -> None:
         for a in session.exec(select(Agreement).order_by(Agreement.valid_from)):
             state = agreements_service.state_of(a, now).value
             demo_mark = " [DEMO]" if a.is_demo else ""
-            typer.echo(f"{a.code:<24} {state:<10} {a.valid_from:%Y-%m-%d %H:%M%z} → {a.valid_until:%Y-%m-%d %H:%M%z}"
-                       f" wind-down {a.wind_down_days}d, retention {a.retention_days}d{demo_mark}")
+            typer.echo(
+                f"{a.code:<24} {state:<10} {a.valid_from:%Y-%m-%d %H:%M%z} → {a.valid_until:%Y-%m-%d %H:%M%z}"
+                f" wind-down {a.wind_down_days}d, retention {a.retention_days}d{demo_mark}"
+            )
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ DEMO_AGENCIES = [
 PKS_2024 = {
     "code": "PKS-2024-APTIKA-KASN",
     "title": "PKS Pengawasan Konten Internet Terkait Netralitas Pegawai ASN dalam Penyelenggaraan Pemilu "
-             "dan Pemilihan Tahun 2024",
+    "dan Pemilihan Tahun 2024",
     # Signed 26 Oct 2023; in force through 20 Feb 2025 (regional heads sworn in), WIB, end exclusive.
     "valid_from": datetime(2023, 10, 26, tzinfo=WIB),
     "valid_until": datetime(2025, 2, 21, tzinfo=WIB),
@@ -43,18 +43,35 @@ class SeededClient:
     scopes: list[str]
 
 
-def seed(session: Session, *, settings: Settings, now: datetime, reset_secrets: bool = False,
-         with_demo_agreement: bool = True) -> list[SeededClient]:
+def seed(
+    session: Session,
+    *,
+    settings: Settings,
+    now: datetime,
+    reset_secrets: bool = False,
+    with_demo_agreement: bool = True,
+) -> list[SeededClient]:
     seeded_agencies = [_agency(session, code, name, role, now) for code, name, role in DEMO_AGENCIES]
     _agreement(session, seeded_agencies, now=now, **PKS_2024)
     if with_demo_agreement:
-        _agreement(session, seeded_agencies, now=now, code="DEMO", is_demo=True,
-                   title="DEMO agreement — not a real PKS; lets a newcomer try the whole flow today",
-                   valid_from=now, valid_until=now + timedelta(days=365), wind_down_days=30, retention_days=730)
+        _agreement(
+            session,
+            seeded_agencies,
+            now=now,
+            code="DEMO",
+            is_demo=True,
+            title="DEMO agreement — not a real PKS; lets a newcomer try the whole flow today",
+            valid_from=now,
+            valid_until=now + timedelta(days=365),
+            wind_down_days=30,
+            retention_days=730,
+        )
     if keys.active_key(session) is None:
         keys.create_signing_key(session, settings=settings, now=now)
-    return [_client(session, settings, agency, role, now, reset_secrets)
-            for agency, (_c, _n, role) in zip(seeded_agencies, DEMO_AGENCIES, strict=True)]
+    return [
+        _client(session, settings, agency, role, now, reset_secrets)
+        for agency, (_c, _n, role) in zip(seeded_agencies, DEMO_AGENCIES, strict=True)
+    ]
 
 
 def _agency(session: Session, code: str, name: str, role: Role, now: datetime) -> Agency:
@@ -72,13 +89,15 @@ def _agreement(session: Session, parties: list[Agency], *, now: datetime, code: 
     session.flush()
 
 
-def _client(session: Session, settings: Settings, agency: Agency, role: Role, now: datetime,
-            reset_secret: bool) -> SeededClient:
+def _client(
+    session: Session, settings: Settings, agency: Agency, role: Role, now: datetime, reset_secret: bool
+) -> SeededClient:
     name = f"demo-{agency.code.lower()}"
     existing = session.exec(select(ApiClient).where(ApiClient.agency_id == agency.id, ApiClient.name == name)).first()
     if existing is None:
-        created = clients.create(session, settings=settings, agency=agency, name=name,
-                                 scopes=sorted(ROLE_SCOPES[role]), now=now)
+        created = clients.create(
+            session, settings=settings, agency=agency, name=name, scopes=sorted(ROLE_SCOPES[role]), now=now
+        )
         return SeededClient(agency.code, created.client.client_id, created.secret, created.client.scopes)
     secret = clients.reset_secret(session, settings=settings, client=existing) if reset_secret else None
     return SeededClient(agency.code, existing.client_id, secret, existing.scopes)

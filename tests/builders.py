@@ -42,8 +42,15 @@ class World:
         self.db.commit()
 
     def add_client(self, agency_code: str, scopes: list[str], public_jwk: dict[str, Any] | None = None) -> SeededClient:
-        created = clients.create(self.db, settings=self.settings, agency=agencies.require_by_code(self.db, agency_code),
-                                 name="test client", scopes=scopes, public_jwk=public_jwk, now=self.clock.now())
+        created = clients.create(
+            self.db,
+            settings=self.settings,
+            agency=agencies.require_by_code(self.db, agency_code),
+            name="test client",
+            scopes=scopes,
+            public_jwk=public_jwk,
+            now=self.clock.now(),
+        )
         self.db.commit()
         seeded = SeededClient(agency_code, created.client.client_id, created.secret, created.client.scopes)
         self.clients[f"{agency_code}:{created.client.client_id}"] = seeded

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from app import demo
 from app.core.clock import FrozenClock
 from app.core.config import Settings
+from app.core.db import make_engine
 from app.main import create_app
 from tests import database
 from tests.builders import World
@@ -43,8 +44,12 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(_env_file=None, database_url=database_url, secret_key=SecretStr(TEST_SECRET_KEY),  # type: ignore[call-arg]
-                    issuer=TEST_ISSUER)
+    return Settings(
+        _env_file=None,
+        database_url=database_url,
+        secret_key=SecretStr(TEST_SECRET_KEY),  # type: ignore[call-arg]
+        issuer=TEST_ISSUER,
+    )
 
 
 @pytest.fixture
@@ -60,10 +65,13 @@ def client(app: FastAPI) -> TestClient:
 
 
 @pytest.fixture
-def db(app: FastAPI) -> Iterator[Session]:
-    """A session on the test's database, for arranging data and asserting database state."""
-    with Session(app.state.runtime.get().engine, expire_on_commit=False) as session:
+def db(app: FastAPI, settings: Settings) -> Iterator[Session]:
+    """A session on the test's database, for arranging data and asserting database state. On SQLite it
+    begins deferred transactions, so an open read never holds the write lock the app needs."""
+    engine = make_engine(settings.database_url, sqlite_immediate=False)
+    with Session(engine, expire_on_commit=False) as session:
         yield session
+    engine.dispose()
 
 
 @pytest.fixture

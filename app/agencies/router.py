@@ -14,9 +14,13 @@ router = APIRouter(prefix="/api/v1", tags=["identity"])
 def agreement_summary(status: AgreementStatus) -> AgreementSummary:
     a = status.agreement
     return AgreementSummary(
-        code=a.code if a else None, title=a.title if a else None, state=status.state.value,
-        valid_from=a.valid_from if a else None, valid_until=a.valid_until if a else None,
-        wind_down_until=status.wind_down_until, retention_until=status.retention_until,
+        code=a.code if a else None,
+        title=a.title if a else None,
+        state=status.state.value,
+        valid_from=a.valid_from if a else None,
+        valid_until=a.valid_until if a else None,
+        wind_down_until=status.wind_down_until,
+        retention_until=status.retention_until,
         is_demo=a.is_demo if a else False,
     )
 
@@ -26,12 +30,21 @@ def _agency_name(session: Session, agency_id: object) -> str:
     return agency.name if agency else ""
 
 
-@router.get("/me", operation_id="get_me", summary="Who am I: agency, roles, scopes in force, agreement state",
-            response_model=Me, responses=problem_responses(401, 403))
+@router.get(
+    "/me",
+    operation_id="get_me",
+    summary="Who am I: agency, roles, scopes in force, agreement state",
+    response_model=Me,
+    responses=problem_responses(401, 403),
+)
 def get_me(principal: AnyPrincipal, session: SessionDep) -> Me:
     return Me(
-        client_id=principal.client_id, agency_code=principal.agency_code,
-        agency_name=_agency_name(session, principal.agency_id), roles=sorted(principal.roles),
-        scopes=sorted(principal.scopes), token_id=principal.token_id,
-        token_expires_at=principal.token_expires_at, agreement=agreement_summary(principal.agreement),
+        client_id=principal.client_id,
+        agency_code=principal.agency_code,
+        agency_name=_agency_name(session, principal.agency_id),
+        roles=sorted(principal.roles),
+        scopes=sorted(principal.scopes),
+        token_id=principal.token_id,
+        token_expires_at=principal.token_expires_at,
+        agreement=agreement_summary(principal.agreement),
     )

@@ -4,6 +4,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from app.agencies.models import Agency, AgencyRole, Role
+from app.agreements import service as agreements
 
 
 class AgencyError(ValueError):
@@ -45,15 +46,18 @@ def current_roles(session: Session, *, agency_id: object, now: datetime) -> set[
 
 
 def holders_of(session: Session, *, role: Role, now: datetime) -> list[Agency]:
-    query = select(Agency).join(AgencyRole, col(AgencyRole.agency_id) == col(Agency.id)).where(
-        AgencyRole.role == role.value, _current(now)
+    query = (
+        select(Agency)
+        .join(AgencyRole, col(AgencyRole.agency_id) == col(Agency.id))
+        .where(AgencyRole.role == role.value, _current(now))
     )
     return list(session.exec(query))
 
 
 def transfer_role(session: Session, *, role: Role, source: Agency, successor: Agency, now: datetime) -> None:
     """Close the source's role and open it for the successor, both at ``now``: the next request of either
-    agency sees the change, tokens already issued included (scopes are re-checked per request)."""
+    agency sees the change, tokens already issued included (scopes are re-checked per request). The
+    successor also becomes party to the source's agreements."""
     held = session.exec(
         select(AgencyRole).where(AgencyRole.agency_id == source.id, AgencyRole.role == role.value, _current(now))
     ).all()
@@ -64,6 +68,7 @@ def transfer_role(session: Session, *, role: Role, source: Agency, successor: Ag
         session.add(row)
     if role.value not in current_roles(session, agency_id=successor.id, now=now):
         session.add(AgencyRole(agency_id=successor.id, role=role.value, valid_from=now))
+    agreements.inherit_parties(session, source_id=source.id, successor_id=successor.id)
     session.flush()
 
 

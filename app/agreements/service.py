@@ -42,8 +42,15 @@ _SCOPES_BY_STATE: dict[AgreementState, frozenset[str]] = {
     AgreementState.pending: frozenset({scopes.AUDIT_READ, scopes.ADMIN}),
     AgreementState.active: frozenset(scopes.ALL_SCOPES),
     AgreementState.wind_down: frozenset(
-        {scopes.REPORTS_READ, scopes.CASES_READ, scopes.CASES_WRITE, scopes.SANCTIONS_WRITE,
-         scopes.IDENTITY_READ, scopes.AUDIT_READ, scopes.ADMIN}
+        {
+            scopes.REPORTS_READ,
+            scopes.CASES_READ,
+            scopes.CASES_WRITE,
+            scopes.SANCTIONS_WRITE,
+            scopes.IDENTITY_READ,
+            scopes.AUDIT_READ,
+            scopes.ADMIN,
+        }
     ),
     AgreementState.expired: frozenset({scopes.CASES_READ, scopes.AUDIT_READ, scopes.ADMIN}),
     AgreementState.purged: frozenset({scopes.CASES_READ, scopes.AUDIT_READ, scopes.ADMIN}),
@@ -62,8 +69,13 @@ def state_of(agreement: Agreement, now: datetime) -> AgreementState:
     return AgreementState.purged
 
 
-_PREFERENCE = [AgreementState.active, AgreementState.wind_down, AgreementState.pending,
-               AgreementState.expired, AgreementState.purged]
+_PREFERENCE = [
+    AgreementState.active,
+    AgreementState.wind_down,
+    AgreementState.pending,
+    AgreementState.expired,
+    AgreementState.purged,
+]
 
 
 def governing(session: Session, *, agency_id: object, now: datetime) -> AgreementStatus:
@@ -84,3 +96,12 @@ def governing(session: Session, *, agency_id: object, now: datetime) -> Agreemen
 
 def scopes_allowed(status: AgreementStatus) -> frozenset[str]:
     return _SCOPES_BY_STATE[status.state]
+
+
+def inherit_parties(session: Session, *, source_id: object, successor_id: object) -> None:
+    """A successor agency steps into every agreement its predecessor is party to (KASN → BKN)."""
+    held = set(session.exec(select(AgreementParty.agreement_id).where(AgreementParty.agency_id == successor_id)))
+    for agreement_id in session.exec(select(AgreementParty.agreement_id).where(AgreementParty.agency_id == source_id)):
+        if agreement_id not in held:
+            session.add(AgreementParty(agreement_id=agreement_id, agency_id=successor_id))
+    session.flush()

@@ -14,7 +14,7 @@ from app.auth.scopes import ALL_SCOPES
 from app.core.config import Settings
 from app.core.crypto import derive_key, keyed_hash
 
-SECRET_PURPOSE = "client-secret-hash"
+SECRET_PURPOSE = "client-secret-hash"  # noqa: S105 - an HKDF label, not a secret
 ACCEPTED_JWK_TYPES = {("RSA", None), ("EC", "P-256")}
 
 
@@ -111,4 +111,3 @@ def agency_of(session: Session, client: ApiClient) -> Agency:
     agency = session.get(Agency, client.agency_id)
     assert agency is not None  # foreign key
     return agency
-

@@ -3,8 +3,8 @@
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
-from fastapi.security import OAuth2, SecurityScopes
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2, SecurityScopes
 
 from app.auth import service
 from app.auth.jwt_guard import JWTRejected
@@ -14,8 +14,9 @@ from app.core.deps import NowDep, SessionDep, SettingsDep
 from app.core.errors import InsufficientScope, InvalidToken, Unauthorized
 
 oauth2_scheme = OAuth2(
-    flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(
-        tokenUrl="/oauth/token", scopes={s: s for s in ALL_SCOPES})),
+    flows=OAuthFlows(
+        clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth/token", scopes={s: s for s in ALL_SCOPES})
+    ),
     scheme_name="agencyClientCredentials",
     description="OAuth 2.0 client credentials (client secret or private_key_jwt); RFC 9068 JWT access tokens.",
     auto_error=False,
@@ -25,8 +26,7 @@ oauth2_scheme = OAuth2(
 def _bearer(authorization: str | None) -> str:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("A bearer access token is required.",
-                           headers={"WWW-Authenticate": 'Bearer realm="netral"'})
+        raise Unauthorized("A bearer access token is required.", headers={"WWW-Authenticate": 'Bearer realm="netral"'})
     return token.strip()
 
 
@@ -42,16 +42,18 @@ def get_principal(
     try:
         principal = service.resolve_principal(session, token, settings=settings, now=now)
     except JWTRejected as exc:
-        raise InvalidToken(str(exc), headers={
-            "WWW-Authenticate": f'Bearer realm="netral", error="invalid_token", error_description="{exc}"'
-        }) from exc
+        raise InvalidToken(
+            str(exc),
+            headers={"WWW-Authenticate": f'Bearer realm="netral", error="invalid_token", error_description="{exc}"'},
+        ) from exc
     request.state.principal = principal
     missing = [s for s in security_scopes.scopes if s not in principal.scopes]
     if missing:
         needed = " ".join(security_scopes.scopes)
-        raise InsufficientScope(f"This call needs the scope(s): {needed}.", headers={
-            "WWW-Authenticate": f'Bearer realm="netral", error="insufficient_scope", scope="{needed}"'
-        })
+        raise InsufficientScope(
+            f"This call needs the scope(s): {needed}.",
+            headers={"WWW-Authenticate": f'Bearer realm="netral", error="insufficient_scope", scope="{needed}"'},
+        )
     return principal
 
 

@@ -24,7 +24,7 @@ from jose.exceptions import JOSEError
 
 FORBIDDEN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "x5t", "crit"})
 KEY_TYPE_FOR_ALG = {"RS256": ("RSA", None), "ES256": ("EC", "P-256")}
-ACCESS_TOKEN_TYP = "at+jwt"
+ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 - a media type
 
 
 class JWTRejected(Exception):

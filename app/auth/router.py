@@ -18,30 +18,43 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FORM_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"application/x-www-form-urlencoded": {"schema": {
-            "type": "object",
-            "required": ["grant_type"],
-            "properties": {
-                "grant_type": {"type": "string", "enum": ["client_credentials"]},
-                "scope": {"type": "string", "description": "Space-separated scopes; default: all grantable"},
-                "client_id": {"type": "string"},
-                "client_secret": {"type": "string", "description": "client_secret_post"},
-                "client_assertion_type": {"type": "string", "enum": [ASSERTION_TYPE]},
-                "client_assertion": {"type": "string", "description": "private_key_jwt (RFC 7523)"},
-            },
-        }}},
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                        "scope": {"type": "string", "description": "Space-separated scopes; default: all grantable"},
+                        "client_id": {"type": "string"},
+                        "client_secret": {"type": "string", "description": "client_secret_post"},
+                        "client_assertion_type": {"type": "string", "enum": [ASSERTION_TYPE]},
+                        "client_assertion": {"type": "string", "description": "private_key_jwt (RFC 7523)"},
+                    },
+                }
+            }
+        },
     }
 }
 REVOKE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"application/x-www-form-urlencoded": {"schema": {
-            "type": "object",
-            "required": ["token"],
-            "properties": {"token": {"type": "string"}, "token_type_hint": {"type": "string"},
-                           "client_id": {"type": "string"}, "client_secret": {"type": "string"},
-                           "client_assertion_type": {"type": "string"}, "client_assertion": {"type": "string"}},
-        }}},
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["token"],
+                    "properties": {
+                        "token": {"type": "string"},
+                        "token_type_hint": {"type": "string"},
+                        "client_id": {"type": "string"},
+                        "client_secret": {"type": "string"},
+                        "client_assertion_type": {"type": "string"},
+                        "client_assertion": {"type": "string"},
+                    },
+                }
+            }
+        },
     }
 }
 OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -112,8 +125,9 @@ def issue_token(request: Request, form: FormDep, session: SessionDep, runtime: R
             raise OAuthError("invalid_request", "grant_type is required")
         raise OAuthError("unsupported_grant_type", "only client_credentials is supported")
     client = service.authenticate(session, _credentials(request, form), settings=runtime.settings, now=now)
-    issued = service.issue_token(session, client, requested=form.get("scope"), settings=runtime.settings,
-                                 signer=runtime.signer, now=now)
+    issued = service.issue_token(
+        session, client, requested=form.get("scope"), settings=runtime.settings, signer=runtime.signer, now=now
+    )
     request.state.client_id = client.client_id
     body = TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in, scope=issued.scope)
     return JSONResponse(body.model_dump(), headers=NO_STORE)
@@ -135,8 +149,12 @@ def revoke_token(request: Request, form: FormDep, session: SessionDep, settings:
     return Response(status_code=200, headers=NO_STORE)
 
 
-@router.get("/.well-known/jwks.json", operation_id="get_jwks", summary="Public keys that sign access tokens",
-            response_model=JWKS)
+@router.get(
+    "/.well-known/jwks.json",
+    operation_id="get_jwks",
+    summary="Public keys that sign access tokens",
+    response_model=JWKS,
+)
 def get_jwks(session: SessionDep, now: NowDep) -> JSONResponse:
     document = keys.jwks_document(keys.published_keys(session, now=now))
     return JSONResponse(document, headers={"Cache-Control": "public, max-age=60"})

@@ -5,7 +5,7 @@ from pydantic import BaseModel, Field
 
 class TokenResponse(BaseModel):
     access_token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105
     expires_in: int = Field(description="Seconds; at most 600")
     scope: str = Field(description="Space-separated scopes actually granted")
 

@@ -1,11 +1,13 @@
 """OAuth 2.0 client credentials (RFC 6749 §4.4) with client secrets or private_key_jwt (RFC 7523),
 RFC 9068 access tokens, RFC 7009 revocation, and the per-request principal."""
 
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from jose.utils import base64url_decode
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, delete
 
@@ -13,7 +15,13 @@ from app.agencies import service as agencies
 from app.agencies.models import Agency
 from app.agreements import service as agreements
 from app.auth import clients, keys
-from app.auth.jwt_guard import ACCESS_TOKEN_TYP, JWTRejected, VerificationPolicy, read_unverified_header, verify_jwt
+from app.auth.jwt_guard import (
+    ACCESS_TOKEN_TYP,
+    JWTRejected,
+    VerificationPolicy,
+    read_unverified_header,
+    verify_jwt,
+)
 from app.auth.models import ApiClient, RevokedToken, SigningKey, UsedAssertion
 from app.auth.scopes import scopes_for_roles
 from app.core.clock import as_utc
@@ -47,6 +55,7 @@ class Principal:
 
 
 # ---- client authentication -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Credentials:
@@ -97,16 +106,16 @@ def _authenticate_assertion(session: Session, creds: Credentials, *, settings: S
             raise JWTRejected("assertion expires too far in the future")
     except JWTRejected as exc:
         raise OAuthError("invalid_client", f"client assertion rejected: {exc}", 401) from exc
-    _remember_assertion(session, client_id=client.client_id, jti=str(claims["jti"]),
-                        expires_at=datetime.fromtimestamp(claims["exp"], tz=now.tzinfo))
+    _remember_assertion(
+        session,
+        client_id=client.client_id,
+        jti=str(claims["jti"]),
+        expires_at=datetime.fromtimestamp(claims["exp"], tz=now.tzinfo),
+    )
     return _enabled(client)
 
 
 def _unverified_subject(assertion: str, settings: Settings) -> str:
-    import json
-
-    from jose.utils import base64url_decode
-
     read_unverified_header(assertion, settings.max_token_bytes)
     try:
         claims = json.loads(base64url_decode(assertion.split(".")[1].encode()))
@@ -134,6 +143,7 @@ def _remember_assertion(session: Session, *, client_id: str, jti: str, expires_a
 
 # ---- token issuance --------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class IssuedToken:
     access_token: str
@@ -148,7 +158,12 @@ def grantable_scopes(session: Session, client: ApiClient, *, now: datetime) -> f
 
 
 def issue_token(
-    session: Session, client: ApiClient, *, requested: str | None, settings: Settings, signer: keys.Signer,
+    session: Session,
+    client: ApiClient,
+    *,
+    requested: str | None,
+    settings: Settings,
+    signer: keys.Signer,
     now: datetime,
 ) -> IssuedToken:
     grantable = grantable_scopes(session, client, now=now)
@@ -180,6 +195,7 @@ def issue_token(
 
 
 # ---- access-token verification and the principal ---------------------------------------------------------
+
 
 def _key_resolver(session: Session, now: datetime):  # type: ignore[no-untyped-def]
     def resolve(kid: str | None) -> tuple[dict[str, Any], str]:
@@ -222,13 +238,19 @@ def resolve_principal(session: Session, token: str, *, settings: Settings, now: 
     token_scopes = frozenset(str(claims["scope"]).split())
     effective = token_scopes & frozenset(client.scopes) & scopes_for_roles(roles) & agreements.scopes_allowed(status)
     return Principal(
-        client_id=client.client_id, agency_id=agency.id, agency_code=agency.code, roles=roles,
-        scopes=effective, token_id=claims["jti"],
-        token_expires_at=datetime.fromtimestamp(claims["exp"], tz=now.tzinfo), agreement=status,
+        client_id=client.client_id,
+        agency_id=agency.id,
+        agency_code=agency.code,
+        roles=roles,
+        scopes=effective,
+        token_id=claims["jti"],
+        token_expires_at=datetime.fromtimestamp(claims["exp"], tz=now.tzinfo),
+        agreement=status,
     )
 
 
 # ---- revocation (RFC 7009) -------------------------------------------------------------------------------
+
 
 def revoke(session: Session, client: ApiClient, token: str, *, settings: Settings, now: datetime) -> None:
     """Revoke an access token that belongs to the calling client. Per RFC 7009 §2.2 an invalid or foreign

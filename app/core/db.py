@@ -41,13 +41,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        # BEGIN IMMEDIATE: SQLite writers queue up instead of failing with "database is locked" on upgrade.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # BEGIN IMMEDIATE: concurrent SQLite transactions queue on the busy timeout instead of failing with
+        # "database is locked" when a reader turns writer. (Tests' read-only inspection engines opt out.)
+        begin = "BEGIN IMMEDIATE" if sqlite_immediate else "BEGIN"
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
         return engine
     if "poolclass" not in kwargs:
         kwargs.update(pool_size=10, max_overflow=20)

@@ -38,7 +38,10 @@ TITLES: dict[str, tuple[str, str]] = {
     "payload-too-large": ("The request body is too large", "Isi permintaan terlalu besar"),
     "unsupported-media-type": ("Unsupported media type", "Jenis media tidak didukung"),
     "rate-limited": ("Too many requests", "Terlalu banyak permintaan"),
-    "agreement-expired": ("The cooperation agreement does not allow this now", "Perjanjian kerja sama tidak mengizinkan ini sekarang"),
+    "agreement-expired": (
+        "The cooperation agreement does not allow this now",
+        "Perjanjian kerja sama tidak mengizinkan ini sekarang",
+    ),
     "agreement-not-active": ("The cooperation agreement is not in force yet", "Perjanjian kerja sama belum berlaku"),
     "evidence-tampered": ("Stored evidence no longer matches its hash", "Bukti tersimpan tidak cocok dengan hash-nya"),
     "internal-error": ("Internal error", "Kesalahan internal"),
@@ -169,9 +172,17 @@ def render_problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
-_STATUS_SLUGS = {401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
-                 409: "conflict", 413: "payload-too-large", 415: "unsupported-media-type",
-                 429: "rate-limited", 503: "unavailable"}
+_STATUS_SLUGS = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    429: "rate-limited",
+    503: "unavailable",
+}
 
 
 def _pointer(loc: tuple[Any, ...]) -> str:
@@ -179,30 +190,40 @@ def _pointer(loc: tuple[Any, ...]) -> str:
 
 
 def validation_errors(exc: RequestValidationError) -> list[FieldError]:
-    return [FieldError(pointer=_pointer(tuple(err.get("loc", ()))), detail=err.get("msg", "invalid"))
-            for err in exc.errors()]
+    return [
+        FieldError(pointer=_pointer(tuple(err.get("loc", ()))), detail=err.get("msg", "invalid"))
+        for err in exc.errors()
+    ]
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        return render_problem(request, slug=exc.slug, status=exc.status, detail=exc.detail,
-                              errors=exc.errors, headers=exc.headers)
+        return render_problem(
+            request, slug=exc.slug, status=exc.status, detail=exc.detail, errors=exc.errors, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return render_problem(request, slug="validation-error", status=422,
-                              detail="One or more fields are invalid.", errors=validation_errors(exc))
+        return render_problem(
+            request,
+            slug="validation-error",
+            status=422,
+            detail="One or more fields are invalid.",
+            errors=validation_errors(exc),
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug = _STATUS_SLUGS.get(exc.status_code, "internal-error" if exc.status_code >= 500 else "conflict")
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return render_problem(request, slug=slug, status=exc.status_code, detail=detail,
-                              headers=getattr(exc, "headers", None))
+        return render_problem(
+            request, slug=slug, status=exc.status_code, detail=detail, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"request_id": getattr(request.state, "request_id", None)})
-        return render_problem(request, slug="internal-error", status=500,
-                              detail="An unexpected error occurred; it has been logged.")
+        return render_problem(
+            request, slug="internal-error", status=500, detail="An unexpected error occurred; it has been logged."
+        )

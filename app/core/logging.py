@@ -65,7 +65,14 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             client_id = getattr(scope.get("state", {}).get("principal"), "client_id", None)
-            log.info("request", extra={
-                "request_id": request_id, "method": scope["method"], "path": scope["path"], "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2), "client_id": client_id,
-            })
+            log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "client_id": client_id,
+                },
+            )

@@ -21,8 +21,12 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None) -> "Runtime":
-        return cls(settings=settings, engine=make_engine(settings.database_url), clock=clock or Clock(),
-                   signer=Signer(settings))
+        return cls(
+            settings=settings,
+            engine=make_engine(settings.database_url),
+            clock=clock or Clock(),
+            signer=Signer(settings),
+        )
 
 
 class LazyRuntime:

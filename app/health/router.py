@@ -22,9 +22,13 @@ def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", operation_id="get_readiness",
-            summary="Readiness: database reachable, migrations at head, signing key loaded",
-            response_model=Health, responses=problem_responses(503))
+@router.get(
+    "/readyz",
+    operation_id="get_readiness",
+    summary="Readiness: database reachable, migrations at head, signing key loaded",
+    response_model=Health,
+    responses=problem_responses(503),
+)
 def readyz(runtime: RuntimeDep) -> JSONResponse:
     try:
         with Session(runtime.engine) as session:
@@ -40,5 +44,6 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure here means "not ready"
         raise ServiceUnavailable(f"not ready: {type(exc).__name__}") from exc
-    return JSONResponse(Health(status="ready", checks={"database": "ok", "migrations": "head",
-                                                       "signing_key": key.kid}).model_dump())
+    return JSONResponse(
+        Health(status="ready", checks={"database": "ok", "migrations": "head", "signing_key": key.kid}).model_dump()
+    )

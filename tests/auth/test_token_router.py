@@ -22,8 +22,10 @@ class TestIssueToken:
 
     def test_client_secret_post_works(self, world: World) -> None:
         seeded = world.clients["KASN"]
-        response = world.client.post("/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": seeded.client_id, "client_secret": seeded.secret})
+        response = world.client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": seeded.client_id, "client_secret": seeded.secret},
+        )
         assert response.status_code == 200
         assert "cases:write" in response.json()["scope"].split()
 
@@ -39,15 +41,17 @@ class TestIssueToken:
 
     def test_wrong_secret_is_invalid_client_with_www_authenticate(self, world: World) -> None:
         seeded = world.clients["APTIKA"]
-        response = world.client.post("/oauth/token", data={"grant_type": "client_credentials"},
-                                     auth=(seeded.client_id, "not-the-secret"))
+        response = world.client.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=(seeded.client_id, "not-the-secret")
+        )
         assert response.status_code == 401
         assert response.json()["error"] == "invalid_client"
         assert response.headers["www-authenticate"].startswith("Basic")
 
     def test_unknown_client_is_invalid_client(self, world: World) -> None:
-        response = world.client.post("/oauth/token", data={"grant_type": "client_credentials"},
-                                     auth=("nobody", "x" * 43))
+        response = world.client.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=("nobody", "x" * 43)
+        )
         assert response.status_code == 401
         assert response.json()["error"] == "invalid_client"
 
@@ -58,8 +62,9 @@ class TestIssueToken:
 
     def test_unsupported_grant_type(self, world: World) -> None:
         seeded = world.clients["APTIKA"]
-        response = world.client.post("/oauth/token", data={"grant_type": "password"},
-                                     auth=(seeded.client_id, seeded.secret or ""))
+        response = world.client.post(
+            "/oauth/token", data={"grant_type": "password"}, auth=(seeded.client_id, seeded.secret or "")
+        )
         assert response.status_code == 400
         assert response.json()["error"] == "unsupported_grant_type"
 
@@ -77,8 +82,10 @@ class TestIssueToken:
     def test_two_authentication_methods_is_invalid_request(self, world: World) -> None:
         seeded = world.clients["APTIKA"]
         response = world.client.post(
-            "/oauth/token", auth=(seeded.client_id, seeded.secret or ""),
-            data={"grant_type": "client_credentials", "client_id": seeded.client_id, "client_secret": seeded.secret})
+            "/oauth/token",
+            auth=(seeded.client_id, seeded.secret or ""),
+            data={"grant_type": "client_credentials", "client_id": seeded.client_id, "client_secret": seeded.secret},
+        )
         assert response.status_code == 400
         assert response.json()["error"] == "invalid_request"
 

@@ -1,0 +1,115 @@
+"""The operator CLI against the test's own database."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from app.auth.models import ApiClient
+from app.cli import cli
+from app.core.config import get_settings
+from app.core.db import make_engine
+from tests.conftest import TEST_SECRET_KEY
+
+
+@pytest.fixture
+def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator:  # type: ignore[type-arg]
+    monkeypatch.setenv("NETRAL_DATABASE_URL", database_url)
+    monkeypatch.setenv("NETRAL_SECRET_KEY", TEST_SECRET_KEY)
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str]:
+        result = runner.invoke(cli, list(args))
+        return result.exit_code, result.output
+
+    yield invoke
+    get_settings.cache_clear()
+
+
+def test_demo_seeds_and_second_run_keeps_secrets_hidden(run) -> None:  # type: ignore[no-untyped-def]
+    code, first = run("demo")
+    assert code == 0
+    assert first.count("client_secret=") == 4 and "unchanged" not in first
+    code, second = run("demo")
+    assert code == 0 and second.count("unchanged") == 4
+    code, listing = run("agencies", "list")
+    assert "APTIKA" in listing and "case_authority" in listing
+
+
+def test_clients_create_prints_secret_once_as_json(run, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    run("demo")
+    code, out = run(
+        "clients", "create", "--agency", "APTIKA", "--name", "crawler", "--scope", "reports:write", "--json"
+    )
+    assert code == 0
+    created = json.loads(out)
+    assert len(created["client_secret"]) >= 43  # 32 random bytes, base64url
+    engine = make_engine(database_url, sqlite_immediate=False)
+    with Session(engine) as session:
+        stored = session.exec(select(ApiClient).where(ApiClient.client_id == created["client_id"])).one()
+        assert stored.secret_hash and created["client_secret"] not in stored.secret_hash
+    engine.dispose()
+    code, listing = run("clients", "list")
+    assert created["client_id"] in listing and created["client_secret"] not in listing
+
+
+def test_clients_create_with_jwk_has_no_secret(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("demo")
+    jwk_file = tmp_path / "key.json"
+    jwk_file.write_text(
+        json.dumps(ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key(), as_dict=True))
+    )
+    code, out = run(
+        "clients",
+        "create",
+        "--agency",
+        "KASN",
+        "--name",
+        "kasn-sys",
+        "--scope",
+        "cases:read",
+        "--jwk",
+        str(jwk_file),
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["client_secret"] is None
+
+
+def test_refusals(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("demo")
+    assert run("clients", "create", "--agency", "NOPE", "--name", "x", "--scope", "cases:read")[0] == 1
+    assert run("clients", "create", "--agency", "KASN", "--name", "x", "--scope", "everything")[0] == 1
+    private_jwk = tmp_path / "private.json"
+    private_jwk.write_text(json.dumps(ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()), as_dict=True)))
+    assert (
+        run("clients", "create", "--agency", "KASN", "--name", "x", "--scope", "cases:read", "--jwk", str(private_jwk))[
+            0
+        ]
+        == 1
+    )
+    assert run("agencies", "transfer-role", "--role", "case_authority", "--from", "BAWASLU", "--to", "KASN")[0] == 1
+    assert run("clients", "disable", "no-such-client")[0] == 1
+
+
+def test_transfer_role_disable_and_rotate(run) -> None:  # type: ignore[no-untyped-def]
+    run("demo")
+    assert run("agencies", "create", "BKN", "--name", "Badan Kepegawaian Negara", "--role", "reporter")[0] == 0
+    code, out = run("agencies", "transfer-role", "--role", "case_authority", "--from", "KASN", "--to", "BKN")
+    assert code == 0
+    listing = run("agencies", "list")[1]
+    bkn_line = next(line for line in listing.splitlines() if line.startswith("BKN"))
+    kasn_line = next(line for line in listing.splitlines() if line.startswith("KASN"))
+    assert "case_authority" in bkn_line and "case_authority" not in kasn_line
+    client_id = run("clients", "list")[1].split()[0]
+    assert run("clients", "disable", client_id)[0] == 0
+    assert "disabled" in next(line for line in run("clients", "list")[1].splitlines() if line.startswith(client_id))
+    code, out = run("keys", "rotate")
+    assert code == 0
+    assert len(run("keys", "list")[1].strip().splitlines()) == 2
+    assert "PKS-2024" in run("agreements", "show")[1]
