@@ -7,12 +7,18 @@ from app.agencies.router import router as identity_router
 from app.auth.router import oauth_error_response
 from app.auth.router import router as oauth_router
 from app.auth.service import OAuthError
+from app.cases.router import router as cases_router
+from app.catalogues.router import router as catalogues_router
 from app.core.clock import Clock
 from app.core.config import Settings
 from app.core.errors import Problem, install_problem_handlers
 from app.core.logging import RequestIdMiddleware
 from app.core.runtime import LazyRuntime, Runtime
+from app.events.router import router as events_router
+from app.evidence.router import router as evidence_router
 from app.health.router import router as health_router
+from app.reports.router import router as reports_router
+from app.stats.router import router as stats_router
 
 API_VERSION = "1.0.0"
 
@@ -36,7 +42,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return oauth_error_response(exc)
 
     app.add_middleware(RequestIdMiddleware)
-    for router in (oauth_router, identity_router, health_router):
+    for router in (
+        oauth_router,
+        identity_router,
+        reports_router,
+        evidence_router,
+        cases_router,
+        events_router,
+        catalogues_router,
+        stats_router,
+        health_router,
+    ):
         app.include_router(router)
     _register_problem_schema(app)
     return app

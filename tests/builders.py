@@ -4,10 +4,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.agencies import service as agencies
 from app.agencies.models import Role
+from app.agreements.models import Agreement, AgreementParty
 from app.auth import clients
 from app.core.clock import FrozenClock
 from app.core.config import Settings
@@ -38,7 +39,10 @@ class World:
         return {"Authorization": f"Bearer {self.token(agency_code, scope)}"}
 
     def add_agency(self, code: str, roles: list[Role]) -> None:
-        agencies.create(self.db, code=code, name=f"Agency {code}", roles=roles, now=self.clock.now())
+        """A new agency, party to every agreement in the database (so only its roles limit it)."""
+        agency = agencies.create(self.db, code=code, name=f"Agency {code}", roles=roles, now=self.clock.now())
+        for agreement in self.db.exec(select(Agreement)):
+            self.db.add(AgreementParty(agreement_id=agreement.id, agency_id=agency.id))
         self.db.commit()
 
     def add_client(self, agency_code: str, scopes: list[str], public_jwk: dict[str, Any] | None = None) -> SeededClient:
@@ -55,3 +59,41 @@ class World:
         seeded = SeededClient(agency_code, created.client.client_id, created.secret, created.client.scopes)
         self.clients[f"{agency_code}:{created.client.client_id}"] = seeded
         return seeded
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def report_payload(reference: str = "APT-0001", **changes: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "reference": reference,
+        "content_url": "https://www.facebook.com/budi.santoso/posts/123?utm_source=share&fbclid=abc",
+        "platform": "facebook",
+        "content_kind": "post",
+        "captured_at": "2024-06-01T10:00:00+07:00",
+        "excerpt": "Ayo dukung paslon nomor 2!",
+        "category": "online_campaign",
+        "asn": {
+            "name": "Budi Santoso",
+            "nip": "198503152010011001",
+            "instansi": "Pemerintah Kota Bandung",
+            "jabatan": "Analis Kebijakan",
+            "region_code": "32.73",
+        },
+        "source": "monitoring",
+    }
+    payload.update(changes)
+    return payload
+
+
+def push(world: World, payload: dict[str, Any], key: str | None = None, agency: str = "APTIKA") -> Any:
+    headers = world.auth(agency)
+    headers["Idempotency-Key"] = key or f"key-{payload.get('reference')}"
+    return world.client.post("/api/v1/reports", json=payload, headers=headers)
+
+
+def move(world: World, case_id: str, to: str, reason: str = "per procedure", agency: str = "KASN") -> Any:
+    headers = world.auth(agency)
+    current = world.client.get(f"/api/v1/cases/{case_id}", headers=headers)
+    headers["If-Match"] = current.headers["etag"]
+    return world.client.post(f"/api/v1/cases/{case_id}/transitions", json={"to": to, "reason": reason}, headers=headers)

@@ -43,12 +43,14 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         _env_file=None,
         database_url=database_url,
         secret_key=SecretStr(TEST_SECRET_KEY),  # type: ignore[call-arg]
         issuer=TEST_ISSUER,
+        evidence_dir=str(tmp_path / "evidence"),
+        evidence_max_bytes=64 * 1024,
     )
 
 

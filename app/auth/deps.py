@@ -63,3 +63,18 @@ def requires(*scopes: str) -> object:
 
 
 AnyPrincipal = Annotated[Principal, requires()]
+
+
+def requires_any(*scopes: str) -> object:
+    """The caller needs at least one of these scopes (e.g. the change feed: reporters and case readers)."""
+
+    def check(principal: AnyPrincipal) -> Principal:
+        if not principal.scopes & set(scopes):
+            needed = " ".join(scopes)
+            raise InsufficientScope(
+                f"This call needs one of the scopes: {needed}.",
+                headers={"WWW-Authenticate": f'Bearer realm="netral", error="insufficient_scope", scope="{needed}"'},
+            )
+        return principal
+
+    return Depends(check)

@@ -28,6 +28,23 @@ class Settings(BaseSettings):
         300, ge=30, le=3600, description="private_key_jwt assertions may not live longer than this"
     )
     max_token_bytes: int = Field(8192, ge=1024, le=16384)
+    identity_keys: SecretStr | None = Field(
+        None,
+        description="Reporter-identity encryption keys, `kid:base64key[,kid:base64key…]` (32-byte AES keys); the "
+        "first encrypts, all decrypt. Unset: one key derived from NETRAL_SECRET_KEY.",
+    )
+    evidence_dir: str = Field("./var/evidence", description="Where evidence files are stored, by SHA-256")
+    evidence_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    evidence_media_types: list[str] = Field(
+        default=["image/png", "image/jpeg", "image/webp", "application/pdf", "text/html", "video/mp4"]
+    )
+    batch_max_items: int = Field(100, ge=1, le=1000)
+    ppk_follow_up_days: int = Field(
+        30,
+        ge=1,
+        description="After a recommendation, the PPK's follow-up is due "
+        "within this many days; later the case is `overdue`",
+    )
     log_level: str = "INFO"
 
     @field_validator("issuer")

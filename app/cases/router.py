@@ -1,0 +1,304 @@
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+from sqlalchemy import and_, or_
+from sqlmodel import col, select
+
+from app.agencies.models import Agency
+from app.auth.deps import requires
+from app.auth.scopes import CASES_READ, CASES_WRITE, IDENTITY_READ, SANCTIONS_WRITE
+from app.auth.service import Principal
+from app.cases import service, views
+from app.cases.models import CaseFile, CaseStatus, CaseStatusChange
+from app.cases.schemas import (
+    CaseForAuthority,
+    CaseForObserver,
+    CasePageForAuthority,
+    CasePageForObserver,
+    HistoryOut,
+    InformationRequestIn,
+    InformationRequestInCase,
+    ReporterIdentityOut,
+    SanctionIn,
+    StatusChangeOut,
+    TransitionIn,
+)
+from app.core import idempotency
+from app.core.deps import NowDep, SessionDep, SettingsDep
+from app.core.errors import NotFound, PreconditionFailed, PreconditionRequired, problem_responses
+from app.core.pagination import Cursor, Limit, decode_time_id, encode_time_id
+from app.reports import identity
+from app.reports.models import Report
+from app.reports.schemas import Platform, SanctionOut, ViolationCode
+from app.reports.service import sanction_out
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+
+CaseReader = Annotated[Principal, requires(CASES_READ)]
+CaseWriter = Annotated[Principal, requires(CASES_WRITE)]
+SanctionWriter = Annotated[Principal, requires(SANCTIONS_WRITE)]
+IdentityReader = Annotated[Principal, requires(IDENTITY_READ)]
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="The case's ETag, from GET /cases/{id}")]
+
+CASE_VIEW = {
+    "description": "The case authority's view (CaseForAuthority) or the observer's (CaseForObserver)",
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    {"$ref": "#/components/schemas/CaseForAuthority"},
+                    {"$ref": "#/components/schemas/CaseForObserver"},
+                ]
+            }
+        }
+    },
+}
+
+
+def etag(case: CaseFile) -> str:
+    return f'"{case.id}.{case.version}"'
+
+
+def expected_version(case: CaseFile, if_match: str | None) -> int:
+    if not if_match:
+        raise PreconditionRequired("Send If-Match with the case's ETag.")
+    if if_match.strip() not in (etag(case), "*"):
+        raise PreconditionFailed("The case changed since you read it; fetch it again for a fresh ETag.")
+    return case.version
+
+
+@router.get(
+    "",
+    operation_id="list_cases",
+    summary="Cases, filtered, oldest first, with keyset cursors",
+    responses={
+        200: {
+            "description": "A page",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": "#/components/schemas/CasePageForAuthority"},
+                            {"$ref": "#/components/schemas/CasePageForObserver"},
+                        ]
+                    }
+                }
+            },
+        },
+        **problem_responses(401, 403, 422),
+    },
+)
+def list_cases(
+    principal: CaseReader,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    status: Annotated[list[CaseStatus] | None, Query()] = None,
+    category: ViolationCode | None = None,  # type: ignore[valid-type]
+    platform: Platform | None = None,
+    region: Annotated[
+        str | None,
+        Query(
+            max_length=13,
+            pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$",
+            description="Kemendagri code; matches it and everything below it",
+        ),
+    ] = None,
+    custodian: Annotated[str | None, Query(max_length=32, description="Agency code")] = None,
+    opened_from: datetime | None = None,
+    opened_to: datetime | None = None,
+    overdue: bool | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> CasePageForAuthority | CasePageForObserver:
+    query = service.readable(principal)
+    if status:
+        query = query.where(col(CaseFile.status).in_([s.value for s in status]))
+    if category:
+        query = query.where(CaseFile.category == category)
+    if platform:
+        query = query.where(CaseFile.platform == platform)
+    if region:
+        query = query.where(or_(CaseFile.region_code == region, col(CaseFile.region_code).startswith(region + ".")))
+    if custodian:
+        query = query.join(Agency, col(Agency.id) == col(CaseFile.custodian_agency_id)).where(
+            Agency.code == custodian.upper()
+        )
+    if opened_from:
+        query = query.where(col(CaseFile.opened_at) >= opened_from)
+    if opened_to:
+        query = query.where(col(CaseFile.opened_at) < opened_to)
+    if overdue is not None:
+        late = and_(
+            CaseFile.status == CaseStatus.recommendation_issued.value,
+            col(CaseFile.recommended_at) < service.overdue_before(now, settings.ppk_follow_up_days),
+        )
+        query = query.where(late if overdue else ~late)
+    if cursor:
+        at, last_id = decode_time_id(cursor)
+        query = query.where(
+            or_(col(CaseFile.opened_at) > at, and_(col(CaseFile.opened_at) == at, col(CaseFile.id) > last_id))
+        )
+    cases = list(session.exec(query.order_by(col(CaseFile.opened_at), col(CaseFile.id)).limit(limit)))
+    items = views.render(session, principal, cases, now=now, follow_up_days=settings.ppk_follow_up_days)
+    next_cursor = encode_time_id(cases[-1].opened_at, cases[-1].id) if len(cases) == limit else None
+    page = CasePageForAuthority if views.is_authority(principal) else CasePageForObserver
+    return page(items=items, next_cursor=next_cursor)  # type: ignore[arg-type]
+
+
+@router.get(
+    "/{case_id}",
+    operation_id="get_case",
+    summary="One case, with its ETag",
+    responses={200: CASE_VIEW, **problem_responses(401, 403, 404, 422)},
+)
+def get_case(
+    case_id: uuid.UUID,
+    principal: CaseReader,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    response: Response,
+) -> CaseForAuthority | CaseForObserver:
+    case = service.get_readable(session, principal, case_id)
+    response.headers["ETag"] = etag(case)
+    return views.render(session, principal, [case], now=now, follow_up_days=settings.ppk_follow_up_days)[0]
+
+
+@router.post(
+    "/{case_id}/transitions",
+    operation_id="transition_case",
+    response_model=CaseForAuthority,
+    summary="Move a case along the lifecycle (If-Match required)",
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+)
+def transition_case(
+    case_id: uuid.UUID,
+    payload: TransitionIn,
+    principal: CaseWriter,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> CaseForAuthority:
+    case = service.get_in_custody(session, principal, case_id)
+    service.transition(
+        session,
+        case,
+        to=payload.to,
+        reason=payload.reason,
+        expected_version=expected_version(case, if_match),
+        principal=principal,
+        now=now,
+    )
+    response.headers["ETag"] = etag(case)
+    return views.render(session, principal, [case], now=now, follow_up_days=settings.ppk_follow_up_days)[0]  # type: ignore[return-value]
+
+
+@router.get(
+    "/{case_id}/history",
+    operation_id="get_case_history",
+    response_model=HistoryOut,
+    summary="Status history: who, when, from, to, why",
+    responses=problem_responses(401, 403, 404, 422),
+)
+def get_case_history(case_id: uuid.UUID, principal: CaseReader, session: SessionDep) -> HistoryOut:
+    case = service.get_readable(session, principal, case_id)
+    rows = session.exec(
+        select(CaseStatusChange, Agency.code)
+        .join(Agency, col(Agency.id) == col(CaseStatusChange.actor_agency_id))
+        .where(CaseStatusChange.case_id == case.id)
+        .order_by(col(CaseStatusChange.id))
+    )
+    return HistoryOut(
+        items=[
+            StatusChangeOut(
+                from_status=c.from_status, to_status=c.to_status, reason=c.reason, actor_agency=code, at=c.at
+            )
+            for c, code in rows
+        ]
+    )
+
+
+@router.post(
+    "/{case_id}/information-requests",
+    operation_id="request_information",
+    status_code=201,
+    response_model=InformationRequestInCase,
+    summary="Ask the reporter for information or verification; the case moves to needs_info",
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+)
+def request_information(
+    case_id: uuid.UUID,
+    payload: InformationRequestIn,
+    principal: CaseWriter,
+    session: SessionDep,
+    now: NowDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> InformationRequestInCase:
+    case = service.get_in_custody(session, principal, case_id)
+    info = service.request_information(
+        session,
+        case,
+        question=payload.question,
+        expected_version=expected_version(case, if_match),
+        principal=principal,
+        now=now,
+    )
+    response.headers["ETag"] = etag(case)
+    return InformationRequestInCase.model_validate(info, from_attributes=True)
+
+
+@router.post(
+    "/{case_id}/sanctions",
+    operation_id="record_sanction",
+    status_code=201,
+    response_model=SanctionOut,
+    summary="Record a sanction outcome (recommendation_issued or sanction_reported only)",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def record_sanction(
+    case_id: uuid.UUID,
+    payload: SanctionIn,
+    principal: SanctionWriter,
+    session: SessionDep,
+    now: NowDep,
+    key: idempotency.OptionalIdempotencyKey = None,
+):  # type: ignore[no-untyped-def]
+    def produce() -> tuple[int, dict]:  # type: ignore[type-arg]
+        case = service.get_in_custody(session, principal, case_id)
+        outcome = service.record_sanction(session, case, fields=payload.model_dump(), principal=principal, now=now)
+        return 201, sanction_out(outcome).model_dump(mode="json")
+
+    return idempotency.execute(
+        session,
+        client_id=principal.client_id,
+        key=key,
+        now=now,
+        produce=produce,
+        fingerprint=idempotency.request_fingerprint(f"record_sanction:{case_id}", payload.model_dump(mode="json")),
+    )
+
+
+@router.get(
+    "/{case_id}/reports/{report_id}/reporter-identity",
+    operation_id="read_reporter_identity",
+    response_model=ReporterIdentityOut,
+    summary="Decrypt the identity of the member of the public who reported (audited)",
+    responses=problem_responses(401, 403, 404, 422),
+)
+def read_reporter_identity(
+    case_id: uuid.UUID, report_id: uuid.UUID, principal: IdentityReader, session: SessionDep, settings: SettingsDep
+) -> ReporterIdentityOut:
+    service.get_readable(session, principal, case_id)
+    report = session.exec(select(Report).where(Report.id == report_id, Report.case_id == case_id)).first()
+    if report is None or report.reporter_identity_sealed is None or report.reporter_identity_key_id is None:
+        raise NotFound("No reporter identity is held for this report.")
+    opened = identity.open_sealed(
+        settings, report.reporter_identity_sealed, key_id=report.reporter_identity_key_id, context=str(report.id)
+    )
+    return ReporterIdentityOut(report_id=report.id, name=opened["name"], contact=opened.get("contact"))

@@ -1,0 +1,122 @@
+import datetime as dt
+import uuid
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.cases.models import CaseStatus
+from app.catalogues.data import SANCTIONS, Track
+from app.reports.schemas import AsnOut, EvidenceOut, SanctionOut
+
+SanctionCode = StrEnum("SanctionCode", {s.code: s.code for s in SANCTIONS})  # type: ignore[misc]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReportInCase(BaseModel):
+    """A report as the observer sees it: never the identity of a member of the public."""
+
+    id: uuid.UUID
+    reporter_agency: str
+    reference: str
+    content_kind: str
+    captured_at: dt.datetime
+    excerpt: str | None
+    engagement_action: str | None
+    source: str
+    received_at: dt.datetime
+    asn: AsnOut
+    evidence: list[EvidenceOut]
+
+
+class ReportInCaseForAuthority(ReportInCase):
+    has_public_reporter: bool = Field(description="Read it with identity:read (every read is audited)")
+
+
+class InformationRequestInCase(BaseModel):
+    id: uuid.UUID
+    question: str
+    requested_at: dt.datetime
+    answered_at: dt.datetime | None
+    answer_note: str | None
+
+
+class CaseView(BaseModel):
+    id: uuid.UUID
+    status: CaseStatus
+    custodian_agency: str
+    category: str
+    platform: str
+    region_code: str
+    content_url: str
+    asn_identifier: str
+    opened_at: dt.datetime
+    updated_at: dt.datetime
+    recommended_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    overdue: bool = Field(description="Recommendation issued and the PPK's follow-up deadline has passed")
+    version: int
+    sanctions: list[SanctionOut]
+    information_requests: list[InformationRequestInCase]
+
+
+class CaseForObserver(CaseView):
+    reports: list[ReportInCase]
+
+
+class CaseForAuthority(CaseView):
+    reports: list[ReportInCaseForAuthority]
+
+
+class CasePageForAuthority(BaseModel):
+    items: list[CaseForAuthority]
+    next_cursor: str | None
+
+
+class CasePageForObserver(BaseModel):
+    items: list[CaseForObserver]
+    next_cursor: str | None
+
+
+class TransitionIn(Strict):
+    to: CaseStatus
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class StatusChangeOut(BaseModel):
+    from_status: str | None
+    to_status: str
+    reason: str
+    actor_agency: str
+    at: dt.datetime
+
+
+class HistoryOut(BaseModel):
+    items: list[StatusChangeOut]
+
+
+class InformationRequestIn(Strict):
+    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class SanctionIn(Strict):
+    track: Track
+    code: SanctionCode  # type: ignore[valid-type]
+    legal_basis: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    decided_by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] = Field(
+        description="The PPK who imposed it"
+    )
+    decree_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
+        description="Nomor SK"
+    )
+    decree_date: dt.date = Field(description="Tanggal SK")
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class ReporterIdentityOut(BaseModel):
+    report_id: uuid.UUID
+    name: str
+    contact: str | None

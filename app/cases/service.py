@@ -1,0 +1,252 @@
+"""Cases: opening or joining, the lifecycle table, optimistic updates, information requests, sanctions."""
+
+import hashlib
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.agencies import service as agencies
+from app.agencies.models import Role
+from app.auth.service import Principal
+from app.cases.models import CaseFile, CaseStatus, CaseStatusChange, InformationRequest, SanctionOutcome
+from app.catalogues.data import SANCTIONS_BY_CODE, SANCTIONS_VERSION
+from app.core.errors import Conflict, FieldError, NotFound, PreconditionFailed, ProblemError, ValidationProblem
+from app.events import service as events
+
+S = CaseStatus
+ALLOWED_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
+    S.submitted: frozenset({S.screening}),
+    S.screening: frozenset({S.needs_info, S.clarification, S.rejected, S.referred_bawaslu}),
+    S.needs_info: frozenset({S.screening}),
+    S.clarification: frozenset({S.assessment}),
+    S.assessment: frozenset({S.not_proven, S.recommendation_issued}),
+    S.recommendation_issued: frozenset({S.sanction_reported}),
+    S.sanction_reported: frozenset({S.closed}),
+    S.not_proven: frozenset({S.closed}),
+    S.rejected: frozenset({S.closed}),
+    S.referred_bawaslu: frozenset({S.closed}),
+    S.closed: frozenset(),
+}
+# Moves that belong to the information-request exchange, not to the transitions endpoint.
+VIA_INFORMATION_REQUEST = {(S.screening, S.needs_info), (S.needs_info, S.screening)}
+SANCTION_STATES = frozenset({S.recommendation_issued, S.sanction_reported})
+OPEN_STATES = frozenset(set(S) - {S.closed, S.not_proven, S.rejected, S.referred_bawaslu})
+
+
+class InvalidTransition(ProblemError):
+    slug, status = "invalid-transition", 409
+
+
+def dedupe_key(asn_identifier: str, content_url: str) -> str:
+    return hashlib.sha256(f"{asn_identifier}\n{content_url}".encode()).hexdigest()
+
+
+def current_custodian(session: Session, now: datetime) -> uuid.UUID:
+    holders = agencies.holders_of(session, role=Role.case_authority, now=now)
+    if not holders:
+        raise Conflict("No agency holds the case_authority role; reports cannot be accepted.")
+    return holders[0].id
+
+
+def open_or_join(session: Session, *, key: str, new_case: CaseFile) -> tuple[CaseFile, bool]:
+    """The unique ``dedupe_key`` decides under concurrency: a loser of the race joins the winner's case."""
+    existing = session.exec(select(CaseFile).where(CaseFile.dedupe_key == key)).first()
+    if existing is not None:
+        return existing, True
+    try:
+        with session.begin_nested():
+            session.add(new_case)
+        return new_case, False
+    except IntegrityError:
+        return session.exec(select(CaseFile).where(CaseFile.dedupe_key == key)).one(), True
+
+
+def record_status(
+    session: Session,
+    case: CaseFile,
+    *,
+    from_status: str | None,
+    to_status: str,
+    reason: str,
+    principal: Principal,
+    now: datetime,
+) -> None:
+    session.add(
+        CaseStatusChange(
+            case_id=case.id,
+            from_status=from_status,
+            to_status=to_status,
+            reason=reason,
+            actor_agency_id=principal.agency_id,
+            actor_client_id=principal.client_id,
+            at=now,
+        )
+    )
+    events.record(
+        session, "case.status_changed", case_id=case.id, now=now, from_status=from_status, to_status=to_status
+    )
+
+
+def readable(principal: Principal):  # type: ignore[no-untyped-def]
+    """Cases the caller may read: the case authority and observers read all cases."""
+    query = select(CaseFile)
+    if principal.roles & {"case_authority", "observer"}:
+        return query
+    return query.where(col(CaseFile.id).is_(None))
+
+
+def get_readable(session: Session, principal: Principal, case_id: uuid.UUID) -> CaseFile:
+    case = session.exec(readable(principal).where(CaseFile.id == case_id)).first()
+    if case is None:
+        raise NotFound("No such case.")
+    return case
+
+
+def get_in_custody(session: Session, principal: Principal, case_id: uuid.UUID) -> CaseFile:
+    """Only the custodian agency works on a case; to anyone else it does not exist (404)."""
+    case = session.get(CaseFile, case_id)
+    if case is None or case.custodian_agency_id != principal.agency_id:
+        raise NotFound("No such case in your custody.")
+    return case
+
+
+def transition(
+    session: Session,
+    case: CaseFile,
+    *,
+    to: CaseStatus,
+    reason: str,
+    expected_version: int,
+    principal: Principal,
+    now: datetime,
+    via_information_request: bool = False,
+) -> CaseFile:
+    current = CaseStatus(case.status)
+    if to not in ALLOWED_TRANSITIONS[current]:
+        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[current])) or "none (final state)"
+        raise InvalidTransition(f"A case in {current} cannot move to {to}. Allowed: {allowed}.")
+    if (current, to) in VIA_INFORMATION_REQUEST and not via_information_request:
+        raise InvalidTransition(f"{current} → {to} happens through an information request and its answer.")
+    values: dict[str, object] = {"status": to.value, "version": expected_version + 1, "updated_at": now}
+    if to == S.recommendation_issued:
+        values["recommended_at"] = now
+    if to == S.closed:
+        values["closed_at"] = now
+    bump(session, case, expected_version=expected_version, values=values)
+    record_status(
+        session, case, from_status=current.value, to_status=to.value, reason=reason, principal=principal, now=now
+    )
+    return case
+
+
+def bump(session: Session, case: CaseFile, *, expected_version: int, values: dict[str, object]) -> None:
+    """Compare-and-set on ``version``: of two writers holding the same ETag exactly one succeeds."""
+    values.setdefault("version", expected_version + 1)
+    result = session.execute(
+        update(CaseFile).where(col(CaseFile.id) == case.id, col(CaseFile.version) == expected_version).values(**values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise PreconditionFailed("The case changed since you read it; fetch it again for a fresh ETag.")
+    session.refresh(case)
+
+
+def overdue_before(now: datetime, follow_up_days: int) -> datetime:
+    return now - timedelta(days=follow_up_days)
+
+
+def is_overdue(case: CaseFile, *, now: datetime, follow_up_days: int) -> bool:
+    return (
+        case.status == S.recommendation_issued
+        and case.recommended_at is not None
+        and case.recommended_at < overdue_before(now, follow_up_days)
+    )
+
+
+def request_information(
+    session: Session, case: CaseFile, *, question: str, expected_version: int, principal: Principal, now: datetime
+) -> InformationRequest:
+    transition(
+        session,
+        case,
+        to=S.needs_info,
+        reason=question[:2000],
+        expected_version=expected_version,
+        principal=principal,
+        now=now,
+        via_information_request=True,
+    )
+    info = InformationRequest(
+        case_id=case.id, question=question, requested_by_agency_id=principal.agency_id, requested_at=now
+    )
+    session.add(info)
+    session.flush()
+    events.record(session, "case.information_requested", case_id=case.id, now=now, information_request_id=info.id)
+    return info
+
+
+def answer_information(
+    session: Session, info: InformationRequest, *, note: str, principal: Principal, now: datetime
+) -> CaseFile:
+    if info.answered_at is not None:
+        raise Conflict("This information request has been answered already.")
+    case = session.get(CaseFile, info.case_id)
+    assert case is not None
+    info.answer_note, info.answered_at, info.answered_by_agency_id = note, now, principal.agency_id
+    session.add(info)
+    transition(
+        session,
+        case,
+        to=S.screening,
+        reason="information provided by the reporter",
+        expected_version=case.version,
+        principal=principal,
+        now=now,
+        via_information_request=True,
+    )
+    events.record(session, "case.information_answered", case_id=case.id, now=now, information_request_id=info.id)
+    return case
+
+
+def record_sanction(
+    session: Session, case: CaseFile, *, fields: dict[str, object], principal: Principal, now: datetime
+) -> SanctionOutcome:
+    if case.status not in SANCTION_STATES:
+        raise InvalidTransition(
+            f"Sanction outcomes are recorded in {', '.join(sorted(SANCTION_STATES))}; this case is {case.status}."
+        )
+    entry = SANCTIONS_BY_CODE[str(fields["code"])]
+    if entry.track != fields["track"]:
+        raise ValidationProblem(
+            "The sanction code does not belong to that track.",
+            errors=[FieldError(pointer="/body/code", detail=f"{entry.code} is on the {entry.track} track")],
+        )
+    duplicate = session.exec(
+        select(SanctionOutcome).where(
+            SanctionOutcome.case_id == case.id, SanctionOutcome.track == entry.track, SanctionOutcome.code == entry.code
+        )
+    ).first()
+    if duplicate is not None:
+        raise Conflict("That sanction is already recorded on this case.")
+    outcome = SanctionOutcome(
+        case_id=case.id,
+        level=entry.level,
+        catalogue_version=SANCTIONS_VERSION,
+        recorded_by_agency_id=principal.agency_id,
+        recorded_at=now,
+        **fields,
+    )  # type: ignore[arg-type]
+    session.add(outcome)
+    bump(session, case, expected_version=case.version, values={"updated_at": now})
+    events.record(
+        session,
+        "case.sanction_recorded",
+        case_id=case.id,
+        now=now,
+        sanction_id=outcome.id,
+        track=entry.track.value,
+        code=entry.code,
+    )
+    return outcome

@@ -1,0 +1,129 @@
+"""``Idempotency-Key`` on creates: a retry returns the first response; the same key with another body is 422.
+
+Records live in the database, so the guarantee holds across server processes. The first request reserves
+the key by inserting its record in the request's own transaction; a concurrent request with the same key
+waits on the unique index (PostgreSQL) or on the write lock (SQLite) until the first commits, then replays.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Header
+from fastapi.responses import JSONResponse
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, select
+
+from app.core.db import UTCDateTime
+from app.core.errors import ProblemError
+
+REPLAY_HEADER = "Idempotent-Replayed"
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("client_id", "key", name="uq_idempotency_record_client_id_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: str = Field(max_length=64)
+    key: str = Field(max_length=255)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    response_body: str
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class IdempotencyKeyReused(ProblemError):
+    slug, status = "idempotency-key-reused", 422
+
+
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Unique per create; a retry with the same key returns the first response",
+    ),
+]
+OptionalIdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Optional; when given, a retry with the same key returns the first response",
+    ),
+]
+
+
+def request_fingerprint(operation: str, payload: Any) -> str:
+    canonical = json.dumps([operation, payload], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def execute(
+    session: Session,
+    *,
+    client_id: str,
+    key: str | None,
+    fingerprint: str,
+    now: datetime,
+    produce: Callable[[], tuple[int, dict[str, Any]]],
+) -> JSONResponse:
+    if key is None:
+        status, body = produce()
+        return JSONResponse(body, status_code=status)
+    stored = _stored(session, client_id, key)
+    if stored is None:
+        stored = _reserve(session, client_id=client_id, key=key, fingerprint=fingerprint, now=now)
+    if stored is not None:
+        return _replay(stored, fingerprint)
+    status, body = produce()
+    record = session.exec(
+        select(IdempotencyRecord).where(IdempotencyRecord.client_id == client_id, IdempotencyRecord.key == key)
+    ).one()
+    record.status_code, record.response_body = status, json.dumps(body)
+    session.add(record)
+    session.flush()
+    return JSONResponse(body, status_code=status)
+
+
+def _stored(session: Session, client_id: str, key: str) -> IdempotencyRecord | None:
+    query = select(IdempotencyRecord).where(IdempotencyRecord.client_id == client_id, IdempotencyRecord.key == key)
+    return session.exec(query.execution_options(populate_existing=True)).first()
+
+
+def _reserve(
+    session: Session, *, client_id: str, key: str, fingerprint: str, now: datetime
+) -> IdempotencyRecord | None:
+    """Insert the record (status 0 = in progress); if another transaction got there first, wait for it and
+    return its record."""
+    try:
+        with session.begin_nested():
+            session.add(
+                IdempotencyRecord(
+                    client_id=client_id,
+                    key=key,
+                    request_hash=fingerprint,
+                    status_code=0,
+                    response_body="",
+                    created_at=now,
+                )
+            )
+        return None
+    except IntegrityError:
+        return _stored(session, client_id, key)
+
+
+def _replay(stored: IdempotencyRecord, fingerprint: str) -> JSONResponse:
+    if stored.request_hash != fingerprint:
+        raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.")
+    return JSONResponse(
+        json.loads(stored.response_body), status_code=stored.status_code, headers={REPLAY_HEADER: "true"}
+    )

@@ -1,0 +1,320 @@
+"""Reports: submission (one or a batch, all-or-nothing), reading back one's own, answering information
+requests."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import and_, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.auth.service import Principal
+from app.cases import service as cases
+from app.cases.models import CaseFile, CaseStatus, InformationRequest, SanctionOutcome
+from app.core.config import Settings
+from app.core.errors import Conflict, FieldError, NotFound, ValidationProblem
+from app.events import service as events
+from app.evidence import service as evidence
+from app.evidence.models import EvidenceBlob, EvidenceLink
+from app.reports import identity
+from app.reports.models import Report
+from app.reports.schemas import (
+    AsnOut,
+    CaseStatusForReporter,
+    EvidenceOut,
+    ReportIn,
+    ReportOut,
+    SanctionOut,
+)
+
+
+class ReferenceTaken(Conflict):
+    pass
+
+
+def submit_many(
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    items: list[ReportIn],
+    *,
+    now: datetime,
+    pointer_prefix: str = "/body/items",
+) -> list[Report]:
+    """All or nothing: every item is checked before anything is written; any failure rolls back all."""
+    _check_batch(session, principal, items, pointer_prefix)
+    custodian = cases.current_custodian(session, now)
+    return [_submit_one(session, settings, principal, item, custodian=custodian, now=now) for item in items]
+
+
+def _check_batch(session: Session, principal: Principal, items: list[ReportIn], prefix: str) -> None:
+    errors: list[FieldError] = []
+    seen: set[str] = set()
+    references = [item.reference for item in items]
+    taken = set(
+        session.exec(
+            select(Report.reference).where(
+                Report.agency_id == principal.agency_id, col(Report.reference).in_(references)
+            )
+        )
+    )
+    owned = evidence.owned_blobs(session, principal, [e.sha256 for item in items for e in item.evidence])
+    for index, item in enumerate(items):
+        at = f"{prefix}/{index}" if len(items) > 1 or prefix.endswith("items") else prefix
+        if item.reference in taken:
+            errors.append(FieldError(pointer=f"{at}/reference", detail="this reference was used before by your agency"))
+        if item.reference in seen:
+            errors.append(FieldError(pointer=f"{at}/reference", detail="this reference appears twice in the batch"))
+        seen.add(item.reference)
+        for n, ref in enumerate(item.evidence):
+            if ref.sha256 not in owned:
+                errors.append(
+                    FieldError(
+                        pointer=f"{at}/evidence/{n}/sha256",
+                        detail="no evidence with this hash was uploaded by your agency",
+                    )
+                )
+    if any("used before" in e.detail for e in errors):
+        raise ReferenceTaken(
+            "A report with this reference exists already; use its id or another reference.", errors=errors
+        )
+    if errors:
+        raise ValidationProblem("Some reports cannot be accepted.", errors=errors)
+
+
+def _submit_one(
+    session: Session, settings: Settings, principal: Principal, item: ReportIn, *, custodian: uuid.UUID, now: datetime
+) -> Report:
+    kind, identifier = item.asn.identifier
+    case, joined = cases.open_or_join(
+        session,
+        key=cases.dedupe_key(identifier, item.content_url),
+        new_case=CaseFile(
+            dedupe_key=cases.dedupe_key(identifier, item.content_url),
+            status=CaseStatus.submitted.value,
+            custodian_agency_id=custodian,
+            category=item.category,
+            platform=item.platform,
+            region_code=item.asn.region_code,
+            content_url=item.content_url,
+            asn_identifier=identifier,
+            opened_at=now,
+            updated_at=now,
+        ),
+    )
+    report = Report(
+        agency_id=principal.agency_id,
+        client_id=principal.client_id,
+        reference=item.reference,
+        case_id=case.id,
+        joined_existing_case=joined,
+        content_url=item.content_url,
+        platform=item.platform,
+        content_kind=item.content_kind,
+        captured_at=item.captured_at,
+        excerpt=item.excerpt,
+        category=item.category,
+        engagement_action=item.engagement_action,
+        asn_name=item.asn.name,
+        asn_identifier=identifier,
+        asn_identifier_kind=kind,
+        asn_instansi=item.asn.instansi,
+        asn_jabatan=item.asn.jabatan,
+        region_code=item.asn.region_code,
+        source=item.source,
+        received_at=now,
+    )
+    if item.public_reporter is not None:
+        report.reporter_identity_sealed, report.reporter_identity_key_id = identity.seal(
+            settings, item.public_reporter.model_dump(), context=str(report.id)
+        )
+    try:
+        with session.begin_nested():
+            session.add(report)
+    except IntegrityError as exc:  # a concurrent request took the reference between check and insert
+        raise ReferenceTaken("A report with this reference exists already.") from exc
+    for ref in item.evidence:
+        session.add(EvidenceLink(sha256=ref.sha256, kind=ref.kind, filename=ref.filename, report_id=report.id))
+    if not joined:
+        cases.record_status(
+            session,
+            case,
+            from_status=None,
+            to_status=CaseStatus.submitted.value,
+            reason="report received",
+            principal=principal,
+            now=now,
+        )
+    else:
+        cases.bump(session, case, expected_version=case.version, values={"updated_at": now})
+    events.record(session, "report.received", case_id=case.id, report=report, now=now)
+    if joined:
+        events.record(session, "report.linked_to_case", case_id=case.id, report=report, now=now)
+    session.flush()
+    return report
+
+
+def readable(principal: Principal):  # type: ignore[no-untyped-def]
+    """A reporter's query can only ever return its own reports."""
+    return select(Report).where(Report.agency_id == principal.agency_id)
+
+
+def get_own(session: Session, principal: Principal, report_id: uuid.UUID) -> Report:
+    report = session.exec(readable(principal).where(Report.id == report_id)).first()
+    if report is None:
+        raise NotFound("No such report.")
+    return report
+
+
+def list_own(
+    session: Session, principal: Principal, *, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[Report]:
+    query = readable(principal)
+    if after is not None:
+        at, last_id = after
+        query = query.where(
+            or_(col(Report.received_at) > at, and_(col(Report.received_at) == at, col(Report.id) > last_id))
+        )
+    return list(session.exec(query.order_by(col(Report.received_at), col(Report.id)).limit(limit)))
+
+
+def open_requests_for(session: Session, principal: Principal):  # type: ignore[no-untyped-def]
+    own_cases = select(Report.case_id).where(Report.agency_id == principal.agency_id)
+    return select(InformationRequest).where(col(InformationRequest.case_id).in_(own_cases))
+
+
+def get_request_for_reporter(session: Session, principal: Principal, request_id: uuid.UUID) -> InformationRequest:
+    info = session.exec(open_requests_for(session, principal).where(InformationRequest.id == request_id)).first()
+    if info is None:
+        raise NotFound("No such information request.")
+    return info
+
+
+def attach_answer_evidence(
+    session: Session, principal: Principal, info: InformationRequest, refs: list[tuple[str, str, str | None]]
+) -> None:
+    owned = evidence.owned_blobs(session, principal, [sha for sha, _k, _f in refs])
+    missing = [
+        FieldError(
+            pointer=f"/body/evidence/{i}/sha256", detail="no evidence with this hash was uploaded by your agency"
+        )
+        for i, (sha, _k, _f) in enumerate(refs)
+        if sha not in owned
+    ]
+    if missing:
+        raise ValidationProblem("Unknown evidence.", errors=missing)
+    for sha, kind, filename in refs:
+        session.add(EvidenceLink(sha256=sha, kind=kind, filename=filename, information_request_id=info.id))
+
+
+# ---- views -----------------------------------------------------------------------------------------------
+
+
+def to_out(session: Session, reports: list[Report]) -> list[ReportOut]:
+    """Batch-loads what the views need: one query per related table, not per report."""
+    case_ids = list({r.case_id for r in reports})
+    case_by_id = {c.id: c for c in session.exec(select(CaseFile).where(col(CaseFile.id).in_(case_ids)))}
+    sanctions = group_by_case(session.exec(select(SanctionOutcome).where(col(SanctionOutcome.case_id).in_(case_ids))))
+    open_requests = group_by_case(
+        session.exec(
+            select(InformationRequest).where(
+                col(InformationRequest.case_id).in_(case_ids), col(InformationRequest.answered_at).is_(None)
+            )
+        )
+    )
+    links = evidence.links_for_reports(session, [r.id for r in reports])
+    blobs = {
+        b.sha256: b
+        for b in session.exec(
+            select(EvidenceBlob).where(
+                col(EvidenceBlob.sha256).in_([link.sha256 for ls in links.values() for link in ls])
+            )
+        )
+    }
+    return [
+        _one(
+            r, case_by_id[r.case_id], sanctions.get(r.case_id, []), open_requests.get(r.case_id, []), links[r.id], blobs
+        )
+        for r in reports
+    ]
+
+
+def group_by_case(rows) -> dict[uuid.UUID, list]:  # type: ignore[no-untyped-def, type-arg]
+    grouped: dict[uuid.UUID, list] = {}  # type: ignore[type-arg]
+    for row in rows:
+        grouped.setdefault(row.case_id, []).append(row)
+    return grouped
+
+
+def sanction_out(s: SanctionOutcome) -> SanctionOut:
+    return SanctionOut(
+        id=s.id,
+        track=s.track,
+        code=s.code,
+        level=s.level,
+        catalogue_version=s.catalogue_version,
+        legal_basis=s.legal_basis,
+        decided_by=s.decided_by,
+        decree_number=s.decree_number,
+        decree_date=s.decree_date.isoformat(),
+        note=s.note,
+        recorded_at=s.recorded_at,
+    )
+
+
+def evidence_out(links: list[EvidenceLink], blobs: dict[str, EvidenceBlob]) -> list[EvidenceOut]:
+    return [
+        EvidenceOut(
+            sha256=link.sha256,
+            kind=link.kind,
+            filename=link.filename,
+            size=blobs[link.sha256].size,
+            media_type=blobs[link.sha256].media_type,
+        )
+        for link in links
+    ]
+
+
+def asn_out(r: Report) -> AsnOut:
+    return AsnOut(
+        name=r.asn_name,
+        identifier=r.asn_identifier,
+        identifier_kind=r.asn_identifier_kind,
+        instansi=r.asn_instansi,
+        jabatan=r.asn_jabatan,
+        region_code=r.region_code,
+    )
+
+
+def _one(
+    r: Report,
+    case: CaseFile,
+    sanctions: list[SanctionOutcome],
+    requests: list[InformationRequest],
+    links: list[EvidenceLink],
+    blobs: dict[str, EvidenceBlob],
+) -> ReportOut:
+    return ReportOut(
+        id=r.id,
+        reference=r.reference,
+        content_url=r.content_url,
+        platform=r.platform,
+        content_kind=r.content_kind,
+        captured_at=r.captured_at,
+        excerpt=r.excerpt,
+        category=r.category,
+        engagement_action=r.engagement_action,
+        asn=asn_out(r),
+        source=r.source,
+        has_public_reporter=r.reporter_identity_sealed is not None,
+        evidence=evidence_out(links, blobs),
+        received_at=r.received_at,
+        case=CaseStatusForReporter(
+            id=case.id,
+            status=case.status,
+            joined_existing_case=r.joined_existing_case,
+            updated_at=case.updated_at,
+            outcome=[sanction_out(s) for s in sanctions],
+            open_information_requests=[q.id for q in requests],
+        ),
+    )
