@@ -9,6 +9,7 @@ from app.auth.router import router as oauth_router
 from app.auth.service import OAuthError
 from app.cases.router import router as cases_router
 from app.catalogues.router import router as catalogues_router
+from app.core.admission import AdmissionMiddleware
 from app.core.clock import Clock
 from app.core.config import Settings
 from app.core.errors import Problem, install_problem_handlers
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def _oauth_error(_request: Request, exc: OAuthError) -> JSONResponse:
         return oauth_error_response(exc)
 
+    app.add_middleware(AdmissionMiddleware, limit=(settings or Settings.model_construct()).max_concurrent_requests)
     app.add_middleware(RequestIdMiddleware)
     for router in (
         oauth_router,

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
         "within this many days; later the case is `overdue`",
     )
     log_level: str = "INFO"
+    max_concurrent_requests: int = Field(32, ge=1, le=512, description="Requests in flight per process")
 
     @field_validator("issuer")
     @classmethod

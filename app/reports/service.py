@@ -146,7 +146,7 @@ def _submit_one(
             now=now,
         )
     else:
-        cases.bump(session, case, expected_version=case.version, values={"updated_at": now})
+        cases.touch(session, case, now=now)
     events.record(session, "report.received", case_id=case.id, report=report, now=now)
     if joined:
         events.record(session, "report.linked_to_case", case_id=case.id, report=report, now=now)

@@ -1,0 +1,28 @@
+"""Admission control: at most N requests are in flight in one process; the rest wait without a thread.
+
+Sync routes and dependencies run on anyio's worker threads, one hop at a time. If every worker thread were
+blocked waiting on a database lock held by a request that needs a thread for its next hop (to commit), the
+process would starve itself. With in-flight requests capped below the thread limit, a request that needs a
+thread always finds one, since each in-flight request occupies at most one thread at a time."""
+
+import anyio
+import anyio.to_thread
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+class AdmissionMiddleware:
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self._semaphore: anyio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._semaphore is None:
+            limiter = anyio.to_thread.current_default_thread_limiter()
+            limiter.total_tokens = max(limiter.total_tokens, self.limit + 8)
+            self._semaphore = anyio.Semaphore(self.limit)
+        async with self._semaphore:
+            await self.app(scope, receive, send)
