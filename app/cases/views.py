@@ -16,7 +16,6 @@ from app.cases.schemas import (
     ReportInCaseForAuthority,
 )
 from app.evidence import service as evidence
-from app.evidence.models import EvidenceBlob
 from app.reports import service as reports
 from app.reports.models import Report
 
@@ -44,15 +43,7 @@ def render(
         )
     )
     all_reports = [r for rs in case_reports.values() for r in rs]
-    links = evidence.links_for_reports(session, [r.id for r in all_reports])
-    blobs = {
-        b.sha256: b
-        for b in session.exec(
-            select(EvidenceBlob).where(
-                col(EvidenceBlob.sha256).in_([link.sha256 for ls in links.values() for link in ls])
-            )
-        )
-    }
+    links, blobs = evidence.links_with_blobs(session, [r.id for r in all_reports])
     authority = is_authority(principal)
     view = CaseForAuthority if authority else CaseForObserver
     report_view = ReportInCaseForAuthority if authority else ReportInCase

@@ -134,3 +134,13 @@ def links_for_reports(session: Session, report_ids: list[object]) -> dict[object
         for link in session.exec(select(EvidenceLink).where(col(EvidenceLink.report_id).in_(report_ids))):
             found[link.report_id].append(link)
     return found
+
+
+def links_with_blobs(
+    session: Session, report_ids: list[object]
+) -> tuple[dict[object, list[EvidenceLink]], dict[str, EvidenceBlob]]:
+    """Evidence of many reports in two queries: the links per report, and the blobs they point at."""
+    links = links_for_reports(session, report_ids)
+    hashes = [link.sha256 for ls in links.values() for link in ls]
+    blobs = {b.sha256: b for b in session.exec(select(EvidenceBlob).where(col(EvidenceBlob.sha256).in_(hashes)))}
+    return links, blobs

@@ -222,15 +222,7 @@ def to_out(session: Session, reports: list[Report]) -> list[ReportOut]:
             )
         )
     )
-    links = evidence.links_for_reports(session, [r.id for r in reports])
-    blobs = {
-        b.sha256: b
-        for b in session.exec(
-            select(EvidenceBlob).where(
-                col(EvidenceBlob.sha256).in_([link.sha256 for ls in links.values() for link in ls])
-            )
-        )
-    }
+    links, blobs = evidence.links_with_blobs(session, [r.id for r in reports])
     return [
         _one(
             r, case_by_id[r.case_id], sanctions.get(r.case_id, []), open_requests.get(r.case_id, []), links[r.id], blobs
