@@ -3,6 +3,7 @@
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -244,6 +245,69 @@ def agreements_show() -> None:
                 f"{a.code:<24} {state:<10} {a.valid_from:%Y-%m-%d %H:%M%z} → {a.valid_until:%Y-%m-%d %H:%M%z}"
                 f" wind-down {a.wind_down_days}d, retention {a.retention_days}d{demo_mark}"
             )
+
+
+@agreements_cli.command("create")
+def agreements_create(
+    code: str,
+    title: Annotated[str, typer.Option()],
+    valid_from: Annotated[datetime, typer.Option(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"])],
+    valid_until: Annotated[datetime, typer.Option(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"])],
+    party: Annotated[list[str], typer.Option(help="agency code; repeat")],
+    wind_down_days: int = 0,
+    retention_days: int = 365,
+) -> None:
+    """Record an agreement (dates without a zone are UTC)."""
+    from app.agreements.models import AgreementParty
+
+    with transaction() as (session, _settings):
+        agreement = Agreement(
+            code=code,
+            title=title,
+            valid_from=_aware(valid_from),
+            valid_until=_aware(valid_until),
+            wind_down_days=wind_down_days,
+            retention_days=retention_days,
+            created_at=clock.now(),
+        )
+        session.add(agreement)
+        session.flush()
+        try:
+            for code_ in party:
+                session.add(
+                    AgreementParty(agreement_id=agreement.id, agency_id=agencies.require_by_code(session, code_).id)
+                )
+        except agencies.AgencyError as exc:
+            fail(str(exc))
+    typer.echo(f"agreement {code} recorded")
+
+
+@agreements_cli.command("extend")
+def agreements_extend(
+    code: str,
+    region: Annotated[str, typer.Option(help="Kemendagri region code, e.g. 32.73")],
+    until: Annotated[datetime, typer.Option(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"])],
+    reason: Annotated[str, typer.Option()],
+) -> None:
+    """Keep one region's cases open past valid_until (e.g. a court-ordered re-vote)."""
+    from sqlmodel import select
+
+    from app.reports.fields import validate_region_code
+
+    with transaction() as (session, _settings):
+        agreement = session.exec(select(Agreement).where(Agreement.code == code)).first()
+        if agreement is None:
+            fail(f"no agreement {code!r}")
+        try:
+            validate_region_code(region)
+        except ValueError as exc:
+            fail(str(exc))
+        agreements_service.extend(session, agreement, region_code=region, valid_until=_aware(until), reason=reason)
+    typer.echo(f"agreement {code} extended for region {region} until {until:%Y-%m-%d}")
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ RULES: dict[tuple[str, str], tuple[set[str] | str, tuple[str, str] | None]] = {
     ("GET", "/healthz"): (PUBLIC, None),
     ("GET", "/readyz"): (PUBLIC, None),
     ("GET", "/api/v1/me"): (ANY, None),
+    ("GET", "/api/v1/agreement"): (ANY, None),
     ("GET", "/api/v1/catalogues/violations"): (ANY, None),
     ("GET", "/api/v1/catalogues/sanctions"): (ANY, None),
     ("GET", "/api/v1/evidence/{sha256}"): (ANY, None),

@@ -113,3 +113,31 @@ def test_transfer_role_disable_and_rotate(run) -> None:  # type: ignore[no-untyp
     assert code == 0
     assert len(run("keys", "list")[1].strip().splitlines()) == 2
     assert "PKS-2024" in run("agreements", "show")[1]
+
+
+def test_agreements_create_and_extend(run) -> None:  # type: ignore[no-untyped-def]
+    run("demo")
+    code, out = run(
+        "agreements",
+        "create",
+        "PKS-2025",
+        "--title",
+        "Lanjutan",
+        "--valid-from",
+        "2025-03-01",
+        "--valid-until",
+        "2025-09-01",
+        "--party",
+        "APTIKA",
+        "--party",
+        "KASN",
+        "--wind-down-days",
+        "14",
+    )
+    assert code == 0, out
+    assert (
+        run("agreements", "extend", "PKS-2025", "--region", "32.73", "--until", "2025-10-01", "--reason", "PSU")[0] == 0
+    )
+    assert run("agreements", "extend", "PKS-2025", "--region", "99", "--until", "2025-10-01", "--reason", "x")[0] == 1
+    assert run("agreements", "extend", "NOPE", "--region", "32", "--until", "2025-10-01", "--reason", "x")[0] == 1
+    assert "PKS-2025" in run("agreements", "show")[1]

@@ -2,10 +2,10 @@ from fastapi import APIRouter
 from sqlmodel import Session
 
 from app.agencies.models import Agency
-from app.agencies.schemas import AgreementSummary, Me
+from app.agencies.schemas import AgreementNow, AgreementSummary, ExtensionOut, Me
 from app.agreements.service import AgreementStatus
 from app.auth.deps import AnyPrincipal
-from app.core.deps import SessionDep
+from app.core.deps import NowDep, SessionDep
 from app.core.errors import problem_responses
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
@@ -47,4 +47,25 @@ def get_me(principal: AnyPrincipal, session: SessionDep) -> Me:
         token_id=principal.token_id,
         token_expires_at=principal.token_expires_at,
         agreement=agreement_summary(principal.agreement),
+    )
+
+
+@router.get(
+    "/agreement",
+    operation_id="get_agreement",
+    response_model=AgreementNow,
+    summary="The agreement that applies to your agency now: state, dates, days left, extensions",
+    responses=problem_responses(401),
+)
+def get_agreement(principal: AnyPrincipal, now: NowDep) -> AgreementNow:
+    status = principal.agreement
+    summary = agreement_summary(status)
+    days_left = (status.agreement.valid_until - now).days if status.agreement else None
+    return AgreementNow(
+        **summary.model_dump(),
+        days_left=days_left,
+        running_extensions=[
+            ExtensionOut(region_code=e.region_code, valid_until=e.valid_until, reason=e.reason)
+            for e in status.extensions
+        ],
     )

@@ -14,6 +14,17 @@ class AgreementSummary(BaseModel):
     is_demo: bool = False
 
 
+class ExtensionOut(BaseModel):
+    region_code: str
+    valid_until: datetime
+    reason: str
+
+
+class AgreementNow(AgreementSummary):
+    days_left: int | None = Field(description="Days until valid_until (negative once it has passed)")
+    running_extensions: list[ExtensionOut]
+
+
 class Me(BaseModel):
     client_id: str
     agency_code: str

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
-from app.agreements.models import Agreement, AgreementParty
+from app.agreements.models import Agreement, AgreementExtension, AgreementParty
 from app.auth import scopes
 
 
@@ -24,6 +24,19 @@ class AgreementState(StrEnum):
 class AgreementStatus:
     agreement: Agreement | None
     state: AgreementState
+    extensions: tuple[AgreementExtension, ...] = ()  # those still running now
+
+    @property
+    def exchange_open(self) -> bool:
+        """New reports and new cases: only while active."""
+        return self.state == AgreementState.active
+
+    def case_work_open(self, region_code: str) -> bool:
+        """Work on existing cases: while active, during the wind-down, and afterwards for cases in a region
+        whose extension still runs (a code covers itself and every code below it)."""
+        if self.state in (AgreementState.active, AgreementState.wind_down):
+            return True
+        return any(region_code == e.region_code or region_code.startswith(e.region_code + ".") for e in self.extensions)
 
     @property
     def wind_down_until(self) -> datetime | None:
@@ -91,11 +104,22 @@ def governing(session: Session, *, agency_id: object, now: datetime) -> Agreemen
     if not candidates:
         return AgreementStatus(None, AgreementState.none)
     state, agreement = min(candidates, key=lambda pair: _PREFERENCE.index(pair[0]))
-    return AgreementStatus(agreement, state)
+    running = session.exec(
+        select(AgreementExtension).where(
+            AgreementExtension.agreement_id == agreement.id, col(AgreementExtension.valid_until) > now
+        )
+    ).all()
+    return AgreementStatus(agreement, state, tuple(running))
+
+
+CASE_WORK_SCOPES = frozenset({scopes.CASES_READ, scopes.CASES_WRITE, scopes.SANCTIONS_WRITE, scopes.IDENTITY_READ})
 
 
 def scopes_allowed(status: AgreementStatus) -> frozenset[str]:
-    return _SCOPES_BY_STATE[status.state]
+    allowed = _SCOPES_BY_STATE[status.state]
+    if status.extensions and status.state in (AgreementState.expired, AgreementState.purged):
+        allowed = allowed | CASE_WORK_SCOPES  # each case write still checks its region (case_work_open)
+    return allowed
 
 
 def inherit_parties(session: Session, *, source_id: object, successor_id: object) -> None:
@@ -104,4 +128,11 @@ def inherit_parties(session: Session, *, source_id: object, successor_id: object
     for agreement_id in session.exec(select(AgreementParty.agreement_id).where(AgreementParty.agency_id == source_id)):
         if agreement_id not in held:
             session.add(AgreementParty(agreement_id=agreement_id, agency_id=successor_id))
+    session.flush()
+
+
+def extend(session: Session, agreement: Agreement, *, region_code: str, valid_until: datetime, reason: str) -> None:
+    session.add(
+        AgreementExtension(agreement_id=agreement.id, region_code=region_code, valid_until=valid_until, reason=reason)
+    )
     session.flush()

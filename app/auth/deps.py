@@ -1,17 +1,20 @@
 """``Principal`` for routes: declare the scopes a route needs, get the verified caller."""
 
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
 
+from app.agreements.service import AgreementState
 from app.auth import service
 from app.auth.jwt_guard import JWTRejected
 from app.auth.scopes import ALL_SCOPES
 from app.auth.service import Principal
 from app.core.deps import NowDep, SessionDep, SettingsDep
-from app.core.errors import InsufficientScope, InvalidToken, Unauthorized
+from app.core.errors import AgreementExpired, InsufficientScope, InvalidToken, Unauthorized
 
 oauth2_scheme = OAuth2(
     flows=OAuthFlows(
@@ -47,7 +50,10 @@ def get_principal(
             headers={"WWW-Authenticate": f'Bearer realm="netral", error="invalid_token", error_description="{exc}"'},
         ) from exc
     request.state.principal = principal
+    note_agreement(request, principal, now)
     missing = [s for s in security_scopes.scopes if s not in principal.scopes]
+    if missing and all(s in principal.scopes_before_agreement for s in missing):
+        raise agreement_refusal(principal)
     if missing:
         needed = " ".join(security_scopes.scopes)
         raise InsufficientScope(
@@ -55,6 +61,31 @@ def get_principal(
             headers={"WWW-Authenticate": f'Bearer realm="netral", error="insufficient_scope", scope="{needed}"'},
         )
     return principal
+
+
+def agreement_refusal(principal: Principal) -> AgreementExpired:
+    status = principal.agreement
+    if status.state in (AgreementState.pending, AgreementState.none):
+        return AgreementExpired(
+            "No cooperation agreement is in force for your agency yet.", slug="agreement-not-active"
+        )
+    until = status.agreement.valid_until.isoformat() if status.agreement else "?"
+    return AgreementExpired(f"The agreement is {status.state.value} (valid until {until}); it no longer allows this.")
+
+
+SUNSET_WARNING_DAYS = 30
+
+
+def note_agreement(request: Request, principal: Principal, now: datetime) -> None:
+    """RFC 8594 ``Sunset`` on every response under an agreement that will end; a warning in its last 30 days."""
+    agreement = principal.agreement.agreement
+    if agreement is None or principal.agreement.state != AgreementState.active:
+        return
+    headers = {"Sunset": format_datetime(agreement.valid_until.astimezone(UTC), usegmt=True)}
+    days_left = (agreement.valid_until - now).days
+    if days_left < SUNSET_WARNING_DAYS:
+        headers["Warning"] = f'299 netral "Agreement {agreement.code} ends in {days_left} day(s)"'
+    request.state.extra_headers = headers
 
 
 def requires(*scopes: str) -> object:

@@ -49,6 +49,7 @@ class Principal:
     agency_code: str
     roles: frozenset[str]
     scopes: frozenset[str]
+    scopes_before_agreement: frozenset[str]  # what token, client and roles allow, before the agreement clock
     token_id: str
     token_expires_at: datetime
     agreement: agreements.AgreementStatus = field(compare=False)
@@ -236,13 +237,14 @@ def resolve_principal(session: Session, token: str, *, settings: Settings, now: 
     roles = frozenset(agencies.current_roles(session, agency_id=agency.id, now=now))
     status = agreements.governing(session, agency_id=agency.id, now=now)
     token_scopes = frozenset(str(claims["scope"]).split())
-    effective = token_scopes & frozenset(client.scopes) & scopes_for_roles(roles) & agreements.scopes_allowed(status)
+    by_roles = token_scopes & frozenset(client.scopes) & scopes_for_roles(roles)
     return Principal(
         client_id=client.client_id,
         agency_id=agency.id,
         agency_code=agency.code,
         roles=roles,
-        scopes=effective,
+        scopes=by_roles & agreements.scopes_allowed(status),
+        scopes_before_agreement=by_roles,
         token_id=claims["jti"],
         token_expires_at=datetime.fromtimestamp(claims["exp"], tz=now.tzinfo),
         agreement=status,

@@ -13,7 +13,15 @@ from app.agencies.models import Role
 from app.auth.service import Principal
 from app.cases.models import CaseFile, CaseStatus, CaseStatusChange, InformationRequest, SanctionOutcome
 from app.catalogues.data import SANCTIONS_BY_CODE, SANCTIONS_VERSION
-from app.core.errors import Conflict, FieldError, NotFound, PreconditionFailed, ProblemError, ValidationProblem
+from app.core.errors import (
+    AgreementExpired,
+    Conflict,
+    FieldError,
+    NotFound,
+    PreconditionFailed,
+    ProblemError,
+    ValidationProblem,
+)
 from app.events import service as events
 
 S = CaseStatus
@@ -106,10 +114,13 @@ def get_readable(session: Session, principal: Principal, case_id: uuid.UUID) -> 
 
 
 def get_in_custody(session: Session, principal: Principal, case_id: uuid.UUID) -> CaseFile:
-    """Only the custodian agency works on a case; to anyone else it does not exist (404)."""
+    """Only the custodian agency works on a case, and only while the agreement (or its extension for the
+    case's region) allows; to anyone else the case does not exist (404)."""
     case = session.get(CaseFile, case_id)
     if case is None or case.custodian_agency_id != principal.agency_id:
         raise NotFound("No such case in your custody.")
+    if not principal.agreement.case_work_open(case.region_code):
+        raise AgreementExpired(f"The agreement no longer allows work on cases in region {case.region_code}.")
     return case
 
 

@@ -227,3 +227,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         return render_problem(
             request, slug="internal-error", status=500, detail="An unexpected error occurred; it has been logged."
         )
+
+
+class AgreementExpired(ProblemError):
+    """The agreement no longer (or not yet: slug agreement-not-active) allows this."""
+
+    slug, status = "agreement-expired", 403

@@ -58,7 +58,11 @@ class RequestIdMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+                headers = message.setdefault("headers", [])
+                headers.append((b"x-request-id", request_id.encode()))
+                # Headers a dependency asked for on every response, errors included (e.g. Sunset).
+                for name, value in scope.get("state", {}).get("extra_headers", {}).items():
+                    headers.append((name.lower().encode(), value.encode()))
             await send(message)
 
         try:

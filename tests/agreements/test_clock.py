@@ -1,0 +1,154 @@
+"""The agreement clock: each boundary one microsecond before and after, with an injected clock.
+
+The 2024 PKS (seeded): valid 2023-10-26 00:00 WIB → 2025-02-21 00:00 WIB (through 20 Feb), 30 days of
+wind-down, 730 days of retention."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from app.agreements import service as agreements
+from app.agreements.models import Agreement
+from app.core.clock import FrozenClock
+from tests.builders import World, push, report_payload
+
+VALID_FROM = datetime(2023, 10, 25, 17, 0, tzinfo=UTC)
+VALID_UNTIL = datetime(2025, 2, 20, 17, 0, tzinfo=UTC)
+WIND_DOWN_END = VALID_UNTIL + timedelta(days=30)
+TICK = timedelta(microseconds=1)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """Agencies and roles are seeded before the agreement starts."""
+    return FrozenClock(datetime(2023, 9, 1, tzinfo=UTC))
+
+
+def at(world: World, moment: datetime) -> None:
+    world.clock.set(moment)
+
+
+def token_status(world: World, agency: str, scope: str) -> int:
+    return int(world.token_response(agency, scope).status_code)
+
+
+def new_case(world: World, reference: str, region: str = "32.73") -> tuple[str, dict[str, str]]:
+    payload = report_payload(reference, content_url=f"https://x.com/a/status/{reference}")
+    payload["asn"]["region_code"] = region
+    response = push(world, payload)
+    assert response.status_code == 201, response.text
+    return response.json()["case"]["id"], world.auth("KASN")
+
+
+def transition(world: World, case_id: str, headers: dict[str, str], to: str) -> Any:
+    tag = world.client.get(f"/api/v1/cases/{case_id}", headers=headers).headers.get("etag", '"?"')
+    return world.client.post(
+        f"/api/v1/cases/{case_id}/transitions",
+        json={"to": to, "reason": "clock test"},
+        headers={**headers, "If-Match": tag},
+    )
+
+
+def assert_refused(response: Any, slug: str = "agreement-expired") -> None:
+    assert response.status_code == 403, response.text
+    assert response.json()["type"] == f"/problems/{slug}"
+
+
+class TestValidFrom:
+    def test_nothing_is_exchanged_before(self, world: World) -> None:
+        at(world, VALID_FROM - TICK)
+        assert token_status(world, "APTIKA", "reports:write") == 400
+        token = world.token("ITJEN")  # audit access is not exchange
+        assert token
+        at(world, VALID_FROM + TICK)
+        assert token_status(world, "APTIKA", "reports:write") == 200
+        assert push(world, report_payload("FROM-1")).status_code == 201
+
+    def test_a_token_with_the_scope_cannot_be_used_early(self, world: World) -> None:
+        at(world, VALID_FROM + TICK)
+        headers = world.auth("APTIKA")
+        at(world, VALID_FROM - TICK)  # a clock set back: the token's iat is within leeway
+        response = world.client.post(
+            "/api/v1/reports", json=report_payload("EARLY"), headers={**headers, "Idempotency-Key": "early"}
+        )
+        assert_refused(response, "agreement-not-active")
+
+
+class TestValidUntil:
+    def test_new_reports_stop_at_the_end(self, world: World) -> None:
+        at(world, VALID_UNTIL - TICK)
+        headers = world.auth("APTIKA")
+        ok = world.client.post(
+            "/api/v1/reports", json=report_payload("END-1"), headers={**headers, "Idempotency-Key": "e1"}
+        )
+        assert ok.status_code == 201
+        at(world, VALID_UNTIL + TICK)
+        late = world.client.post(
+            "/api/v1/reports", json=report_payload("END-2"), headers={**headers, "Idempotency-Key": "e2"}
+        )
+        assert_refused(late)
+        assert token_status(world, "APTIKA", "reports:write") == 400
+
+    def test_case_work_continues_in_the_wind_down(self, world: World) -> None:
+        at(world, VALID_UNTIL - timedelta(days=1))
+        case_id, _ = new_case(world, "WD-1")
+        at(world, VALID_UNTIL + TICK)
+        assert transition(world, case_id, world.auth("KASN"), "screening").status_code == 200
+
+
+class TestWindDownEnd:
+    def test_case_writes_stop_reads_continue(self, world: World) -> None:
+        at(world, VALID_UNTIL - timedelta(days=1))
+        case_id, _ = new_case(world, "WDE-1")
+        at(world, WIND_DOWN_END - TICK)
+        kasn = world.auth("KASN")
+        assert transition(world, case_id, kasn, "screening").status_code == 200
+        at(world, WIND_DOWN_END + TICK)
+        assert_refused(transition(world, case_id, kasn, "clarification"))
+        assert token_status(world, "KASN", "cases:write") == 400
+        observer = world.auth("BAWASLU")
+        assert world.client.get(f"/api/v1/cases/{case_id}", headers=observer).status_code == 200
+        assert world.client.get("/api/v1/stats", headers=world.auth("ITJEN")).status_code == 200
+
+
+class TestRegionExtension:
+    def test_extension_keeps_exactly_that_regions_cases_open(self, world: World) -> None:
+        at(world, VALID_UNTIL - timedelta(days=1))
+        bandung, _ = new_case(world, "PSU-1", region="32.73")
+        jakarta, _ = new_case(world, "PSU-2", region="31.71")
+        agreement = world.db.exec(select(Agreement)).one()
+        extension_end = WIND_DOWN_END + timedelta(days=60)
+        agreements.extend(world.db, agreement, region_code="32.73", valid_until=extension_end, reason="PSU")
+        world.db.commit()
+
+        at(world, WIND_DOWN_END + timedelta(days=1))
+        kasn = world.auth("KASN")  # the extension keeps case-work scopes grantable
+        assert transition(world, bandung, kasn, "screening").status_code == 200
+        assert_refused(transition(world, jakarta, kasn, "screening"))
+        body = world.client.get("/api/v1/agreement", headers=kasn).json()
+        assert body["state"] == "expired" and body["running_extensions"][0]["region_code"] == "32.73"
+
+        at(world, extension_end - TICK)
+        kasn = world.auth("KASN")
+        assert transition(world, bandung, kasn, "clarification").status_code == 200
+        at(world, extension_end + TICK)
+        assert_refused(transition(world, bandung, kasn, "assessment"))
+        assert token_status(world, "KASN", "cases:write") == 400
+
+
+class TestAgreementEndpointAndSunset:
+    def test_state_dates_and_sunset_header(self, world: World) -> None:
+        at(world, VALID_UNTIL - timedelta(days=10))
+        response = world.client.get("/api/v1/agreement", headers=world.auth("APTIKA"))
+        assert response.status_code == 200
+        body = response.json()
+        assert body["state"] == "active" and body["days_left"] == 10
+        assert response.headers["sunset"] == "Thu, 20 Feb 2025 17:00:00 GMT"
+        assert "ends in 10 day(s)" in response.headers["warning"]
+
+    def test_no_warning_far_from_the_end(self, world: World) -> None:
+        at(world, VALID_UNTIL - timedelta(days=200))
+        response = world.client.get("/api/v1/me", headers=world.auth("APTIKA"))
+        assert "sunset" in response.headers and "warning" not in response.headers
