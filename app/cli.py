@@ -306,6 +306,35 @@ def agreements_extend(
     typer.echo(f"agreement {code} extended for region {region} until {until:%Y-%m-%d}")
 
 
+retention_cli = typer.Typer(help="Retention of personal data", no_args_is_help=True)
+subject_cli = typer.Typer(help="Data-subject requests", no_args_is_help=True)
+cli.add_typer(retention_cli, name="retention")
+cli.add_typer(subject_cli, name="subject")
+
+
+@retention_cli.command("purge")
+def retention_purge(dry_run: Annotated[bool, typer.Option("--dry-run")] = False) -> None:
+    """Anonymise closed cases whose agreement's retention period has ended; idempotent."""
+    from app.retention import service as retention
+
+    with transaction() as (session, settings):
+        result = retention.purge(session, settings, now=clock.now(), dry_run=dry_run)
+    prefix = "would purge" if dry_run else "purged"
+    typer.echo(
+        f"{prefix}: {result.cases} case(s), {result.reports} report(s), "
+        f"{result.evidence_files} evidence file(s), {result.idempotency_records} stored response(s)"
+    )
+
+
+@subject_cli.command("export")
+def subject_export(nip: Annotated[str, typer.Option(help="NIP or NI PPPK")]) -> None:
+    """Everything held about one civil servant, as JSON."""
+    from app.retention import service as retention
+
+    with transaction() as (session, _settings):
+        typer.echo(json.dumps(retention.subject_export(session, identifier=nip), indent=2, ensure_ascii=False))
+
+
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 

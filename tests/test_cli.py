@@ -141,3 +141,11 @@ def test_agreements_create_and_extend(run) -> None:  # type: ignore[no-untyped-d
     assert run("agreements", "extend", "PKS-2025", "--region", "99", "--until", "2025-10-01", "--reason", "x")[0] == 1
     assert run("agreements", "extend", "NOPE", "--region", "32", "--until", "2025-10-01", "--reason", "x")[0] == 1
     assert "PKS-2025" in run("agreements", "show")[1]
+
+
+def test_retention_purge_and_subject_export_commands(run) -> None:  # type: ignore[no-untyped-def]
+    run("demo")
+    code, out = run("retention", "purge", "--dry-run")
+    assert code == 0 and "would purge: 0 case(s)" in out
+    code, out = run("subject", "export", "--nip", "198503152010011001")
+    assert code == 0 and json.loads(out)["reports"] == []

@@ -1,0 +1,134 @@
+"""Retention (UU 27/2022: processing ends with its purpose) and data-subject export.
+
+After the governing agreement's retention period, closed cases are anonymised: ASN names and identifiers
+are replaced by a keyed pseudonym (so counts by case stay right), excerpts, free-text reasons, answers and
+public-reporter identities are dropped, content URLs are cut to scheme and host, evidence files are deleted
+(their hashes stay on record), and stored idempotent responses of those reports are deleted. Running it
+again changes nothing."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlmodel import Session, col, delete, select
+
+from app.agreements import service as agreements
+from app.cases.models import CaseFile, CaseStatus, CaseStatusChange, InformationRequest, SanctionOutcome
+from app.core.config import Settings
+from app.core.crypto import derive_key, keyed_hash
+from app.core.idempotency import IdempotencyRecord
+from app.events.models import FeedEvent
+from app.evidence import service as evidence
+from app.evidence.models import EvidenceLink
+from app.reports.models import Report
+
+FINAL_STATES = {CaseStatus.closed, CaseStatus.not_proven, CaseStatus.rejected, CaseStatus.referred_bawaslu}
+REMOVED = "[dihapus]"
+PSEUDONYM_PREFIX = "anon-"
+
+
+@dataclass
+class PurgeReport:
+    cases: int = 0
+    reports: int = 0
+    evidence_files: int = 0
+    idempotency_records: int = 0
+    case_ids: list[str] = field(default_factory=list)
+
+
+def purgeable_cases(session: Session, *, now: datetime) -> list[CaseFile]:
+    found = []
+    for case in session.exec(select(CaseFile).where(col(CaseFile.status).in_([s.value for s in FINAL_STATES]))):
+        if case.asn_identifier.startswith(PSEUDONYM_PREFIX):
+            continue  # done before
+        status = agreements.governing(session, agency_id=case.custodian_agency_id, now=now)
+        if status.state == agreements.AgreementState.purged:
+            found.append(case)
+    return found
+
+
+def purge(session: Session, settings: Settings, *, now: datetime, dry_run: bool) -> PurgeReport:
+    report = PurgeReport()
+    for case in purgeable_cases(session, now=now):
+        report.cases += 1
+        report.case_ids.append(str(case.id))
+        if not dry_run:
+            _anonymise_case(session, settings, case, report)
+        else:
+            report.reports += len(session.exec(select(Report.id).where(Report.case_id == case.id)).all())
+    session.flush()
+    return report
+
+
+def _pseudonym(settings: Settings, identifier: str) -> str:
+    return PSEUDONYM_PREFIX + keyed_hash(derive_key(settings.secret_key, "retention-pseudonym"), identifier)[:16]
+
+
+def _anonymise_case(session: Session, settings: Settings, case: CaseFile, report: PurgeReport) -> None:
+    pseudonym = _pseudonym(settings, case.asn_identifier)
+    host_only = "{0.scheme}://{0.netloc}/".format(urlsplit(case.content_url))
+    case.asn_identifier, case.content_url, case.dedupe_key = pseudonym, host_only, keyed_hash(b"purged", str(case.id))
+    session.add(case)
+    reports = session.exec(select(Report).where(Report.case_id == case.id)).all()
+    for r in reports:
+        report.reports += 1
+        r.asn_name, r.asn_identifier, r.asn_jabatan, r.excerpt = REMOVED, pseudonym, None, None
+        r.content_url, r.reporter_identity_sealed, r.reporter_identity_key_id = host_only, None, None
+        session.add(r)
+        report.idempotency_records += _drop_stored_responses(session, r)
+        report.evidence_files += _delete_evidence(session, settings, r)
+    for change in session.exec(select(CaseStatusChange).where(CaseStatusChange.case_id == case.id)):
+        change.reason = REMOVED
+        session.add(change)
+    for info in session.exec(select(InformationRequest).where(InformationRequest.case_id == case.id)):
+        info.question, info.answer_note = REMOVED, (REMOVED if info.answer_note else None)
+        session.add(info)
+    for outcome in session.exec(select(SanctionOutcome).where(SanctionOutcome.case_id == case.id)):
+        outcome.note = None
+        session.add(outcome)
+
+
+def _drop_stored_responses(session: Session, r: Report) -> int:
+    stale = [
+        rec.id
+        for rec in session.exec(select(IdempotencyRecord).where(IdempotencyRecord.client_id == r.client_id))
+        if str(r.id) in rec.response_body
+    ]
+    if stale:
+        session.exec(delete(IdempotencyRecord).where(col(IdempotencyRecord.id).in_(stale)))  # type: ignore[call-overload]
+    return len(stale)
+
+
+def _delete_evidence(session: Session, settings: Settings, r: Report) -> int:
+    deleted = 0
+    for link in session.exec(select(EvidenceLink).where(EvidenceLink.report_id == r.id)):
+        path: Path = evidence.path_for(settings, link.sha256)
+        if path.exists():
+            path.unlink()
+            deleted += 1
+    return deleted
+
+
+def subject_export(session: Session, *, identifier: str) -> dict[str, Any]:
+    """Everything held about one civil servant (by NIP or NI PPPK), with the trail of what happened to it."""
+    reports = session.exec(select(Report).where(Report.asn_identifier == identifier)).all()
+    case_ids = sorted({r.case_id for r in reports}, key=str)
+    cases = session.exec(select(CaseFile).where(col(CaseFile.id).in_(case_ids))).all()
+
+    def rows(model: Any) -> list[dict[str, Any]]:
+        found = session.exec(select(model).where(col(model.case_id).in_(case_ids))).all()
+        return [row.model_dump(mode="json") for row in found]
+
+    return {
+        "identifier": identifier,
+        "reports": [
+            r.model_dump(mode="json", exclude={"reporter_identity_sealed", "reporter_identity_key_id"}) for r in reports
+        ],
+        "cases": [c.model_dump(mode="json", exclude={"dedupe_key"}) for c in cases],
+        "status_history": rows(CaseStatusChange),
+        "information_requests": rows(InformationRequest),
+        "sanctions": rows(SanctionOutcome),
+        "events": rows(FeedEvent),
+    }
