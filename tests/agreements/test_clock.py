@@ -152,3 +152,85 @@ class TestAgreementEndpointAndSunset:
         at(world, VALID_UNTIL - timedelta(days=200))
         response = world.client.get("/api/v1/me", headers=world.auth("APTIKA"))
         assert "sunset" in response.headers and "warning" not in response.headers
+
+
+SANCTION = {
+    "track": "discipline",
+    "code": "oral_reprimand",
+    "legal_basis": "PP 94/2021",
+    "decided_by": "PPK",
+    "decree_number": "1/SK",
+    "decree_date": "2025-01-01",
+}
+
+
+def reporter_writes(world: World, headers: dict[str, str], n: int) -> dict[str, Any]:
+    batch = {"items": [report_payload(f"BATCH-{n}", content_url=f"https://x.com/b/status/{n}")]}
+    return {
+        "submit_report": world.client.post(
+            "/api/v1/reports",
+            json=report_payload(f"R-{n}", content_url=f"https://x.com/r/{n}"),
+            headers={**headers, "Idempotency-Key": f"r-{n}"},
+        ),
+        "submit_report_batch": world.client.post(
+            "/api/v1/reports:batch", json=batch, headers={**headers, "Idempotency-Key": f"b-{n}"}
+        ),
+        "upload_evidence": world.client.post(
+            "/api/v1/evidence",
+            content=b"\x89PNG\r\n\x1a\n" + bytes([n]) * 8,
+            headers={**headers, "Content-Type": "image/png"},
+        ),
+    }
+
+
+def test_every_reporter_write_route_at_valid_until(world: World) -> None:
+    at(world, VALID_UNTIL - TICK)
+    headers = world.auth("APTIKA")
+    assert {k: r.status_code for k, r in reporter_writes(world, headers, 1).items()} == {
+        "submit_report": 201,
+        "submit_report_batch": 201,
+        "upload_evidence": 201,
+    }
+    at(world, VALID_UNTIL + TICK)
+    for name, response in reporter_writes(world, headers, 2).items():
+        assert response.status_code == 403, name
+        assert response.json()["type"] == "/problems/agreement-expired", name
+
+
+def test_every_authority_write_route_at_wind_down_end(world: World) -> None:
+    at(world, VALID_UNTIL - timedelta(days=2))
+    cases = [new_case(world, f"W-{n}")[0] for n in range(2)]
+    kasn = world.auth("KASN")
+    for case_id in cases:
+        for step in ("screening", "clarification", "assessment", "recommendation_issued"):
+            assert transition(world, case_id, kasn, step).status_code == 200
+    screening, _ = new_case(world, "W-info")
+    assert transition(world, screening, kasn, "screening").status_code == 200
+
+    def authority_writes(case_id: str, info_case: str, headers: dict[str, str]) -> dict[str, int]:
+        tag = world.client.get(f"/api/v1/cases/{info_case}", headers=headers).headers.get("etag", '"?"')
+        return {
+            "transition_case": transition(world, case_id, headers, "sanction_reported").status_code,
+            "record_sanction": world.client.post(
+                f"/api/v1/cases/{case_id}/sanctions", json=SANCTION, headers=headers
+            ).status_code,
+            "request_information": world.client.post(
+                f"/api/v1/cases/{info_case}/information-requests",
+                json={"question": "?"},
+                headers={**headers, "If-Match": tag},
+            ).status_code,
+        }
+
+    at(world, WIND_DOWN_END - TICK)
+    kasn = world.auth("KASN")
+    assert authority_writes(cases[0], screening, kasn) == {
+        "transition_case": 200,
+        "record_sanction": 201,
+        "request_information": 201,
+    }
+    at(world, WIND_DOWN_END + TICK)
+    assert authority_writes(cases[1], screening, kasn) == {
+        "transition_case": 403,
+        "record_sanction": 403,
+        "request_information": 403,
+    }
