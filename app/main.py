@@ -12,7 +12,7 @@ from app.catalogues.router import router as catalogues_router
 from app.core.admission import AdmissionMiddleware
 from app.core.clock import Clock
 from app.core.config import Settings
-from app.core.errors import Problem, install_problem_handlers
+from app.core.errors import Problem, audit_refusal, install_problem_handlers
 from app.core.logging import RequestIdMiddleware
 from app.core.runtime import LazyRuntime, Runtime
 from app.events.router import router as events_router
@@ -39,7 +39,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     install_problem_handlers(app)
 
     @app.exception_handler(OAuthError)
-    async def _oauth_error(_request: Request, exc: OAuthError) -> JSONResponse:
+    async def _oauth_error(request: Request, exc: OAuthError) -> JSONResponse:
+        await audit_refusal(request, exc.status)
         return oauth_error_response(exc)
 
     app.add_middleware(AdmissionMiddleware, limit=(settings or Settings.model_construct()).max_concurrent_requests)

@@ -4,6 +4,7 @@
 def import_all_models() -> None:
     import app.agencies.models  # noqa: F401
     import app.agreements.models  # noqa: F401
+    import app.audit.models  # noqa: F401
     import app.auth.models  # noqa: F401
     import app.cases.models  # noqa: F401
     import app.core.idempotency  # noqa: F401

@@ -35,12 +35,16 @@ def get_now(request: Request, runtime: RuntimeDep) -> datetime:
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+def get_session(request: Request, runtime: RuntimeDep, now: NowDep) -> Iterator[Session]:
     """The request's one transaction: committed after the route returns and *before* the response is sent
-    (scope="function"), so an acknowledged write is a committed write; rolled back on any error."""
+    (scope="function"), so an acknowledged write is a committed write; rolled back on any error. Its audit
+    row is appended in the same transaction, last."""
+    from app.audit.recorder import record_success
+
     with Session(runtime.engine, expire_on_commit=False) as session:
         try:
             yield session
+            record_success(session, request, now)
             session.commit()
         except BaseException:
             session.rollback()

@@ -142,6 +142,20 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+async def audit_refusal(request: Request, status: int) -> None:
+    """Every refusal reaches the audit log (own transaction, on a worker thread: see app/audit/recorder.py)."""
+    if request.url.path in ("/healthz", "/readyz"):
+        return
+    from starlette.concurrency import run_in_threadpool
+
+    from app.audit.recorder import record_refusal
+
+    try:
+        await run_in_threadpool(record_refusal, request, status)
+    except Exception:  # the refusal is still answered; the failure is logged loudly
+        log.exception("could not audit a refused request")
+
+
 def wants_indonesian(request: Request) -> bool:
     header = request.headers.get("accept-language", "")
     first = header.split(",")[0].split(";")[0].strip().lower()
@@ -199,12 +213,14 @@ def validation_errors(exc: RequestValidationError) -> list[FieldError]:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        await audit_refusal(request, exc.status)
         return render_problem(
             request, slug=exc.slug, status=exc.status, detail=exc.detail, errors=exc.errors, headers=exc.headers
         )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        await audit_refusal(request, 422)
         return render_problem(
             request,
             slug="validation-error",
@@ -217,12 +233,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug = _STATUS_SLUGS.get(exc.status_code, "internal-error" if exc.status_code >= 500 else "conflict")
         detail = exc.detail if isinstance(exc.detail, str) else None
+        await audit_refusal(request, exc.status_code)
         return render_problem(
             request, slug=slug, status=exc.status_code, detail=detail, headers=getattr(exc, "headers", None)
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        await audit_refusal(request, 500)
         log.exception("unhandled error", extra={"request_id": getattr(request.state, "request_id", None)})
         return render_problem(
             request, slug="internal-error", status=500, detail="An unexpected error occurred; it has been logged."

@@ -55,12 +55,12 @@ class TestRetentionPurge:
         result = retention.purge(world.db, world.settings, now=world.clock.now(), dry_run=False)
         world.db.commit()
         assert (result.cases, result.reports, result.evidence_files) == (1, 1, 1)
+        counts = world.client.get("/api/v1/stats", headers=world.auth("ITJEN")).json()
+        assert counts["cases_total"] == 1 and counts["reports_total"] == 1
         dump = dump_database(world)
         for personal in ("Budi Santoso", NIP, "Siti", "0812-555", "budi.santoso", "Ayo dukung"):
             assert personal not in dump, personal
         assert not path_for(world.settings, sha).exists()
-        counts = world.client.get("/api/v1/stats", headers=world.auth("ITJEN")).json()
-        assert counts["cases_total"] == 1 and counts["reports_total"] == 1
         again = retention.purge(world.db, world.settings, now=world.clock.now(), dry_run=False)
         world.db.commit()
         assert again.cases == 0 and dump_database(world) == dump

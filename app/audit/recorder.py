@@ -1,0 +1,61 @@
+"""Where a request's principal, transaction and outcome meet the audit log.
+
+- A request that succeeds: its row is appended in the request's own transaction, just before commit
+  (``app.core.deps.get_session``), so the change and its record commit together.
+- A request that is refused or fails: the error handlers append its row in a transaction of its own, after
+  the request's work was rolled back.
+Health probes (``/healthz``, ``/readyz``) do not reach the log.
+"""
+
+import hashlib
+from typing import Any
+
+from fastapi import Request
+from sqlmodel import Session
+
+from app.audit import service
+from app.audit.service import AuditEntry
+
+
+def entry_for(request: Request, *, status: int, outcome: str, now: Any) -> AuditEntry:
+    principal = getattr(request.state, "principal", None)
+    route = request.scope.get("route")
+    action = getattr(route, "operation_id", None) or f"{request.method} {getattr(route, 'path', request.url.path)}"
+    body = getattr(request, "_body", None)  # Starlette's cache of a body that was read; None when unread
+    objects = {k: str(v) for k, v in request.path_params.items()}
+    objects.update(getattr(request.state, "audit_objects", {}))
+    return AuditEntry(
+        action=action,
+        outcome=outcome,
+        status=status,
+        at=now,
+        request_id=getattr(request.state, "request_id", None),
+        agency=getattr(principal, "agency_code", None),
+        client_id=getattr(principal, "client_id", None) or getattr(request.state, "client_id", None),
+        token_id=getattr(principal, "token_id", None),
+        roles=",".join(sorted(principal.roles)) if principal else None,
+        object_ids=objects,
+        client_ip=request.client.host if request.client else None,
+        body_sha256=hashlib.sha256(body).hexdigest() if body else None,
+    )
+
+
+def record_success(session: Session, request: Request, now: Any) -> None:
+    route = request.scope.get("route")
+    status = getattr(route, "status_code", None) or 200
+    event = service.append(session, entry_for(request, status=status, outcome="allowed", now=now))
+    request.state.extra_headers = {
+        **getattr(request.state, "extra_headers", {}),
+        "Audit-Receipt": f"{event.seq} {event.hash}",
+    }
+
+
+def record_refusal(request: Request, status: int) -> None:
+    """Own transaction: the request's work was rolled back, its refusal is still recorded."""
+    runtime = request.app.state.runtime.get()
+    now = getattr(request.state, "now", None) or runtime.clock.now()
+    with Session(runtime.engine) as session:
+        service.append(
+            session, entry_for(request, status=status, outcome="refused" if status < 500 else "error", now=now)
+        )
+        session.commit()
