@@ -1,5 +1,6 @@
 """``netral``: the operator's command line. Every action runs in one transaction."""
 
+import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from app.auth import clients, keys
 from app.core import migrations
 from app.core.clock import Clock
 from app.core.config import Settings, get_settings
-from app.core.db import make_engine, session_scope
+from app.core.db import make_engine
 
 cli = typer.Typer(help="Netral operator CLI", no_args_is_help=True, add_completion=False)
 db_cli = typer.Typer(help="Database schema", no_args_is_help=True)
@@ -40,18 +41,43 @@ clock = Clock()
 
 
 @contextmanager
-def transaction() -> Iterator[tuple[Session, Settings]]:
+def transaction(action: str, **objects: str) -> Iterator[tuple[Session, Settings]]:
+    """One transaction per operator action, and its audit row in it (a refused action is audited in a
+    transaction of its own). Commands add the ids they create to ``session.info["audit_objects"]``."""
     settings = get_settings()
     engine = make_engine(settings.database_url)
     try:
-        yield from _scoped(engine, settings)
+        with Session(engine, expire_on_commit=False) as session:
+            session.info["audit_objects"] = dict(objects)
+            try:
+                yield session, settings
+                _audit(session, action, "allowed", 0)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                with Session(engine) as own:
+                    _audit(own, action, "refused", 1, session.info.get("audit_objects", {}))
+                    own.commit()
+                raise
     finally:
         engine.dispose()
 
 
-def _scoped(engine, settings):  # type: ignore[no-untyped-def]
-    for session in session_scope(engine):
-        yield session, settings
+def _audit(session: Session, action: str, outcome: str, code: int, objects: dict[str, str] | None = None) -> None:
+    from app.audit import service as audit
+
+    audit.append(
+        session,
+        audit.AuditEntry(
+            action=f"cli:{action}",
+            outcome=outcome,
+            status=code,
+            at=clock.now(),
+            agency="operator",
+            roles="operator",
+            object_ids=objects if objects is not None else session.info.get("audit_objects", {}),
+        ),
+    )
 
 
 def fail(message: str) -> None:
@@ -97,7 +123,7 @@ def demo_seed(
     reset_secrets: Annotated[bool, typer.Option(help="issue new secrets for the demo clients")] = False,
 ) -> None:
     """Seed demo agencies, the 2024 PKS, a demo agreement from today, a signing key and demo clients."""
-    with transaction() as (session, settings):
+    with transaction("demo") as (session, settings):
         seeded = demo.seed(session, settings=settings, now=clock.now(), reset_secrets=reset_secrets)
     typer.echo("Demo clients (secrets are shown once; `netral demo --reset-secrets` issues new ones):")
     for c in seeded:
@@ -114,7 +140,7 @@ def agencies_create(
     name: Annotated[str, typer.Option()],
     role: Annotated[list[Role], typer.Option(help="repeat for several roles")],
 ) -> None:
-    with transaction() as (session, _settings):
+    with transaction("agencies.create", code=code) as (session, _settings):
         try:
             agency = agencies.create(session, code=code, name=name, roles=role, now=clock.now())
         except agencies.AgencyError as exc:
@@ -124,7 +150,7 @@ def agencies_create(
 
 @agencies_cli.command("list")
 def agencies_list() -> None:
-    with transaction() as (session, _settings):
+    with transaction("agencies.list") as (session, _settings):
         for agency, roles in agencies.list_all(session, now=clock.now()):
             typer.echo(f"{agency.code:<10} {','.join(sorted(roles)) or '-':<30} {agency.name}")
 
@@ -136,7 +162,10 @@ def agencies_transfer_role(
     successor: Annotated[str, typer.Option("--to")],
 ) -> None:
     """Move a role (e.g. case_authority, KASN → BKN); effective on the next request."""
-    with transaction() as (session, _settings):
+    with transaction("agencies.transfer-role", role=role.value, source=source, successor=successor) as (
+        session,
+        _settings,
+    ):
         try:
             agencies.transfer_role(
                 session,
@@ -163,7 +192,7 @@ def clients_create(
 ) -> None:
     """Create a client. Its secret is printed exactly once."""
     public_jwk = json.loads(jwk.read_text()) if jwk else None
-    with transaction() as (session, settings):
+    with transaction("clients.create", agency=agency) as (session, settings):
         try:
             created = clients.create(
                 session,
@@ -176,13 +205,14 @@ def clients_create(
             )
         except (agencies.AgencyError, clients.ClientError) as exc:
             fail(str(exc))
+        session.info["audit_objects"]["client_id"] = created.client.client_id
     result = {"client_id": created.client.client_id, "client_secret": created.secret}
     typer.echo(json.dumps(result) if as_json else "\n".join(f"{k}: {v}" for k, v in result.items()))
 
 
 @clients_cli.command("list")
 def clients_list() -> None:
-    with transaction() as (session, _settings):
+    with transaction("clients.list") as (session, _settings):
         for c in clients.list_for(session):
             state = "disabled" if c.disabled_at else "enabled"
             auth = "private_key_jwt" if c.public_jwk else "secret"
@@ -192,7 +222,7 @@ def clients_list() -> None:
 @clients_cli.command("disable")
 def clients_disable(client_id: str) -> None:
     """Disable a client: its tokens stop working on the next request."""
-    with transaction() as (session, _settings):
+    with transaction("clients.disable", client_id=client_id) as (session, _settings):
         try:
             clients.disable(session, client_id=client_id, now=clock.now())
         except clients.ClientError as exc:
@@ -206,7 +236,7 @@ def clients_disable(client_id: str) -> None:
 @keys_cli.command("rotate")
 def keys_rotate() -> None:
     """New tokens are signed with a new key; the previous key verifies until its tokens have expired."""
-    with transaction() as (session, settings):
+    with transaction("keys.rotate") as (session, settings):
         key = keys.rotate(session, settings=settings, now=clock.now())
     typer.echo(f"active key: {key.kid}")
 
@@ -214,7 +244,7 @@ def keys_rotate() -> None:
 @keys_cli.command("retire")
 def keys_retire(kid: str) -> None:
     """Retire a key now (e.g. compromise): tokens it signed are refused from this moment."""
-    with transaction() as (session, _settings):
+    with transaction("keys.retire", kid=kid) as (session, _settings):
         if not keys.retire_now(session, kid=kid, now=clock.now()):
             fail(f"no key {kid!r}")
     typer.echo(f"key {kid} retired")
@@ -222,7 +252,7 @@ def keys_retire(kid: str) -> None:
 
 @keys_cli.command("list")
 def keys_list() -> None:
-    with transaction() as (session, _settings):
+    with transaction("keys.list") as (session, _settings):
         active = keys.active_key(session)
         for key in keys.published_keys(session, now=clock.now()):
             mark = "active" if active and key.kid == active.kid else f"verify-only until {key.retire_at}"
@@ -236,7 +266,7 @@ def keys_list() -> None:
 def agreements_show() -> None:
     from sqlmodel import select
 
-    with transaction() as (session, _settings):
+    with transaction("agreements.show") as (session, _settings):
         now = clock.now()
         for a in session.exec(select(Agreement).order_by(Agreement.valid_from)):
             state = agreements_service.state_of(a, now).value
@@ -260,7 +290,7 @@ def agreements_create(
     """Record an agreement (dates without a zone are UTC)."""
     from app.agreements.models import AgreementParty
 
-    with transaction() as (session, _settings):
+    with transaction("agreements.create", code=code) as (session, _settings):
         agreement = Agreement(
             code=code,
             title=title,
@@ -294,7 +324,7 @@ def agreements_extend(
 
     from app.reports.fields import validate_region_code
 
-    with transaction() as (session, _settings):
+    with transaction("agreements.extend", code=code, region=region) as (session, _settings):
         agreement = session.exec(select(Agreement).where(Agreement.code == code)).first()
         if agreement is None:
             fail(f"no agreement {code!r}")
@@ -317,8 +347,9 @@ def retention_purge(dry_run: Annotated[bool, typer.Option("--dry-run")] = False)
     """Anonymise closed cases whose agreement's retention period has ended; idempotent."""
     from app.retention import service as retention
 
-    with transaction() as (session, settings):
+    with transaction("retention.purge") as (session, settings):
         result = retention.purge(session, settings, now=clock.now(), dry_run=dry_run)
+        session.info["audit_objects"].update(dry_run=str(dry_run), cases=str(result.cases), reports=str(result.reports))
     prefix = "would purge" if dry_run else "purged"
     typer.echo(
         f"{prefix}: {result.cases} case(s), {result.reports} report(s), "
@@ -331,7 +362,7 @@ def subject_export(nip: Annotated[str, typer.Option(help="NIP or NI PPPK")]) -> 
     """Everything held about one civil servant, as JSON."""
     from app.retention import service as retention
 
-    with transaction() as (session, _settings):
+    with transaction("subject.export", subject_ref=hashlib.sha256(nip.encode()).hexdigest()) as (session, _settings):
         typer.echo(json.dumps(retention.subject_export(session, identifier=nip), indent=2, ensure_ascii=False))
 
 

@@ -149,3 +149,25 @@ def test_retention_purge_and_subject_export_commands(run) -> None:  # type: igno
     assert code == 0 and "would purge: 0 case(s)" in out
     code, out = run("subject", "export", "--nip", "198503152010011001")
     assert code == 0 and json.loads(out)["reports"] == []
+
+
+def test_operator_actions_are_audited(run, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    from app.audit import service as audit
+    from app.audit.models import AuditEvent
+
+    run("demo")
+    run("clients", "create", "--agency", "APTIKA", "--name", "x", "--scope", "reports:read", "--json")
+    assert run("clients", "disable", "no-such-client")[0] == 1
+    run("retention", "purge")
+    engine = make_engine(database_url, sqlite_immediate=False)
+    with Session(engine) as session:
+        events = session.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()
+        assert [(e.action, e.outcome) for e in events] == [
+            ("cli:demo", "allowed"),
+            ("cli:clients.create", "allowed"),
+            ("cli:clients.disable", "refused"),
+            ("cli:retention.purge", "allowed"),
+        ]
+        assert events[1].object_ids["client_id"].startswith("aptika-")
+        assert audit.verify_rows(audit.export_rows(session)).ok
+    engine.dispose()
