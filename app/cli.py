@@ -366,6 +366,26 @@ def subject_export(nip: Annotated[str, typer.Option(help="NIP or NI PPPK")]) -> 
         typer.echo(json.dumps(retention.subject_export(session, identifier=nip), indent=2, ensure_ascii=False))
 
 
+audit_cli = typer.Typer(help="The audit log", no_args_is_help=True)
+cli.add_typer(audit_cli, name="audit")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Re-compute the hash chain from the database; exit 0 only when every row verifies."""
+    from app.audit import service as audit
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url, sqlite_immediate=False)
+    with Session(engine) as session:
+        result = audit.verify_rows(audit.export_rows(session))
+    engine.dispose()
+    if not result.ok:
+        typer.secho(f"audit chain BROKEN at row {result.first_bad_seq}: {result.reason}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"audit chain OK: {result.rows} rows")
+
+
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 

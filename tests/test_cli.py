@@ -171,3 +171,22 @@ def test_operator_actions_are_audited(run, database_url: str) -> None:  # type: 
         assert events[1].object_ids["client_id"].startswith("aptika-")
         assert audit.verify_rows(audit.export_rows(session)).ok
     engine.dispose()
+
+
+def test_audit_verify_after_a_purge(run, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from tests.database import BACKEND
+
+    run("demo")
+    run("retention", "purge")
+    code, out = run("audit", "verify")
+    assert code == 0 and "audit chain OK: 2 rows" in out
+    if BACKEND == "postgresql":  # a superuser bypassing the trigger is caught and located
+        engine = make_engine(database_url)
+        with engine.begin() as connection:
+            connection.execute(text("SET session_replication_role = replica"))
+            connection.execute(text("UPDATE audit_event SET action = 'cli:forged' WHERE seq = 1"))
+        engine.dispose()
+        code, out = run("audit", "verify")
+        assert code == 1 and "row 1" in out
