@@ -57,6 +57,7 @@ _SCOPES_BY_STATE: dict[AgreementState, frozenset[str]] = {
     AgreementState.wind_down: frozenset(
         {
             scopes.REPORTS_READ,
+            scopes.REPORTS_WRITE,  # to answer information requests; new reports are refused (exchange_open)
             scopes.CASES_READ,
             scopes.CASES_WRITE,
             scopes.SANCTIONS_WRITE,

@@ -9,9 +9,10 @@ from pydantic import BaseModel, Field
 from app.auth.deps import requires
 from app.auth.scopes import REPORTS_READ, REPORTS_WRITE
 from app.auth.service import Principal
+from app.cases import service as cases
 from app.core import idempotency
 from app.core.deps import NowDep, SessionDep, SettingsDep
-from app.core.errors import FieldError, ValidationProblem, problem_responses
+from app.core.errors import AgreementExpired, FieldError, ValidationProblem, problem_responses
 from app.core.pagination import Cursor, Limit, decode_time_id, encode_time_id
 from app.reports import service
 from app.reports.schemas import EvidenceRef, ReportBatchIn, ReportBatchOut, ReportIn, ReportOut, ReportPage
@@ -157,8 +158,9 @@ def answer_information_request(
     request_id: uuid.UUID, payload: AnswerIn, principal: Writer, session: SessionDep, now: NowDep
 ) -> InformationRequestOut:
     info = service.get_request_for_reporter(session, principal, request_id)
+    case = cases.get_case(session, info.case_id)
+    if not principal.agreement.case_work_open(case.region_code):
+        raise AgreementExpired("The agreement no longer allows work on this case.")
     service.attach_answer_evidence(session, principal, info, [(e.sha256, e.kind, e.filename) for e in payload.evidence])
-    from app.cases import service as cases
-
     cases.answer_information(session, info, note=payload.note, principal=principal, now=now)
     return InformationRequestOut.model_validate(info, from_attributes=True)

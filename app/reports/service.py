@@ -12,7 +12,7 @@ from app.auth.service import Principal
 from app.cases import service as cases
 from app.cases.models import CaseFile, CaseStatus, InformationRequest, SanctionOutcome
 from app.core.config import Settings
-from app.core.errors import Conflict, FieldError, NotFound, ValidationProblem
+from app.core.errors import AgreementExpired, Conflict, FieldError, NotFound, ValidationProblem
 from app.events import service as events
 from app.evidence import service as evidence
 from app.evidence.models import EvidenceBlob, EvidenceLink
@@ -42,6 +42,8 @@ def submit_many(
     pointer_prefix: str = "/body/items",
 ) -> list[Report]:
     """All or nothing: every item is checked before anything is written; any failure rolls back all."""
+    if not principal.agreement.exchange_open:
+        raise AgreementExpired("The agreement no longer accepts new reports (wind-down or later).")
     _check_batch(session, principal, items, pointer_prefix)
     custodian = cases.current_custodian(session, now)
     return [_submit_one(session, settings, principal, item, custodian=custodian, now=now) for item in items]

@@ -89,7 +89,7 @@ class TestValidUntil:
             "/api/v1/reports", json=report_payload("END-2"), headers={**headers, "Idempotency-Key": "e2"}
         )
         assert_refused(late)
-        assert token_status(world, "APTIKA", "reports:write") == 400
+        # reports:write stays grantable in the wind-down (to answer information requests), not to report
 
     def test_case_work_continues_in_the_wind_down(self, world: World) -> None:
         at(world, VALID_UNTIL - timedelta(days=1))
@@ -192,9 +192,45 @@ def test_every_reporter_write_route_at_valid_until(world: World) -> None:
         "upload_evidence": 201,
     }
     at(world, VALID_UNTIL + TICK)
-    for name, response in reporter_writes(world, headers, 2).items():
-        assert response.status_code == 403, name
-        assert response.json()["type"] == "/problems/agreement-expired", name
+    late = reporter_writes(world, headers, 2)
+    for name in ("submit_report", "submit_report_batch"):
+        assert late[name].status_code == 403, name
+        assert late[name].json()["type"] == "/problems/agreement-expired", name
+    assert late["upload_evidence"].status_code == 201  # evidence for answers during the wind-down
+    at(world, WIND_DOWN_END + TICK)
+    after = reporter_writes(world, headers, 3)
+    assert {name: r.status_code for name, r in after.items()} == {
+        "submit_report": 401,
+        "submit_report_batch": 401,
+        "upload_evidence": 401,
+    }  # the old token has expired
+    assert token_status(world, "APTIKA", "reports:write") == 400
+
+
+def test_reporter_can_answer_during_the_wind_down_not_after(world: World) -> None:
+    at(world, VALID_UNTIL - timedelta(days=1))
+    case_ids = [new_case(world, f"ANS-{n}")[0] for n in range(2)]
+    kasn = world.auth("KASN")
+    requests = []
+    for case_id in case_ids:
+        assert transition(world, case_id, kasn, "screening").status_code == 200
+        tag = world.client.get(f"/api/v1/cases/{case_id}", headers=kasn).headers["etag"]
+        requests.append(
+            world.client.post(
+                f"/api/v1/cases/{case_id}/information-requests",
+                json={"question": "?"},
+                headers={**kasn, "If-Match": tag},
+            ).json()["id"]
+        )
+    at(world, WIND_DOWN_END - TICK)
+    aptika = world.auth("APTIKA")
+    answer = world.client.post(
+        f"/api/v1/information-requests/{requests[0]}/answer", json={"note": "ok"}, headers=aptika
+    )
+    assert answer.status_code == 200
+    at(world, WIND_DOWN_END + TICK)
+    late = world.client.post(f"/api/v1/information-requests/{requests[1]}/answer", json={"note": "ok"}, headers=aptika)
+    assert_refused(late)
 
 
 def test_every_authority_write_route_at_wind_down_end(world: World) -> None:
