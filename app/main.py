@@ -12,7 +12,7 @@ from app.catalogues.router import router as catalogues_router
 from app.core.admission import AdmissionMiddleware
 from app.core.clock import Clock
 from app.core.config import Settings
-from app.core.errors import Problem, audit_refusal, install_problem_handlers
+from app.core.errors import audit_refusal, install_problem_handlers
 from app.core.logging import RequestIdMiddleware
 from app.core.runtime import LazyRuntime, Runtime
 from app.events.router import router as events_router
@@ -57,23 +57,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         health_router,
     ):
         app.include_router(router)
-    _register_problem_schema(app)
     return app
-
-
-def _register_problem_schema(app: FastAPI) -> None:
-    original = app.openapi
-
-    def openapi() -> dict:  # type: ignore[type-arg]
-        if app.openapi_schema is None:
-            schema = original()
-            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema(
-                ref_template="#/components/schemas/{model}"
-            )
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 app = create_app()

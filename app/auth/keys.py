@@ -1,6 +1,5 @@
 """Token-signing keys: creation, rotation, publication (JWKS) and signing."""
 
-import json
 import secrets
 from datetime import datetime, timedelta
 from threading import Lock
@@ -106,4 +105,4 @@ class Signer:
 
 
 def jwks_document(keys: list[SigningKey]) -> dict[str, Any]:
-    return {"keys": [json.loads(json.dumps(k.public_jwk)) for k in keys]}
+    return {"keys": [dict(k.public_jwk) for k in keys]}

@@ -280,7 +280,8 @@ def record_sanction(
         key=key,
         now=now,
         produce=produce,
-        fingerprint=idempotency.request_fingerprint(f"record_sanction:{case_id}", payload.model_dump(mode="json")),
+        operation=f"record_sanction:{case_id}",
+        payload=payload.model_dump(mode="json"),
     )
 
 

@@ -62,7 +62,7 @@ OptionalIdempotencyKey = Annotated[
 ]
 
 
-def request_fingerprint(operation: str, payload: Any) -> str:
+def _fingerprint(operation: str, payload: Any) -> str:
     canonical = json.dumps([operation, payload], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -72,13 +72,15 @@ def execute(
     *,
     client_id: str,
     key: str | None,
-    fingerprint: str,
+    operation: str,
+    payload: Any,
     now: datetime,
     produce: Callable[[], tuple[int, dict[str, Any]]],
 ) -> JSONResponse:
     if key is None:
         status, body = produce()
         return JSONResponse(body, status_code=status)
+    fingerprint = _fingerprint(operation, payload)
     stored = _stored(session, client_id, key)
     if stored is None:
         stored = _reserve(session, client_id=client_id, key=key, fingerprint=fingerprint, now=now)

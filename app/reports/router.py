@@ -49,7 +49,8 @@ def submit_report(
         key=key,
         now=now,
         produce=produce,
-        fingerprint=idempotency.request_fingerprint("submit_report", payload.model_dump(mode="json")),
+        operation="submit_report",
+        payload=payload.model_dump(mode="json"),
     )
 
 
@@ -85,7 +86,8 @@ def submit_report_batch(
         key=key,
         now=now,
         produce=produce,
-        fingerprint=idempotency.request_fingerprint("submit_report_batch", payload.model_dump(mode="json")),
+        operation="submit_report_batch",
+        payload=payload.model_dump(mode="json"),
     )
 
 

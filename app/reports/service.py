@@ -76,7 +76,7 @@ def _check_batch(session: Session, principal: Principal, items: list[ReportIn], 
                         detail="no evidence with this hash was uploaded by your agency",
                     )
                 )
-    if any("used before" in e.detail for e in errors):
+    if taken & set(references):
         raise ReferenceTaken(
             "A report with this reference exists already; use its id or another reference.", errors=errors
         )
