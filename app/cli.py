@@ -2,25 +2,22 @@
 
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlmodel import Session
 
 from app import demo
 from app.agencies import service as agencies
 from app.agencies.models import Role
 from app.agreements import service as agreements_service
 from app.agreements.models import Agreement
+from app.audit.cli import audit_cli
 from app.auth import clients, keys
 from app.core import migrations
-from app.core.clock import Clock
-from app.core.config import Settings, get_settings
-from app.core.db import make_engine
+from app.core.config import get_settings
+from app.core.operator import clock, fail, transaction
 
 cli = typer.Typer(help="Netral operator CLI", no_args_is_help=True, add_completion=False)
 db_cli = typer.Typer(help="Database schema", no_args_is_help=True)
@@ -34,56 +31,9 @@ for sub, name in (
     (clients_cli, "clients"),
     (keys_cli, "keys"),
     (agreements_cli, "agreements"),
+    (audit_cli, "audit"),
 ):
     cli.add_typer(sub, name=name)
-
-clock = Clock()
-
-
-@contextmanager
-def transaction(action: str, **objects: str) -> Iterator[tuple[Session, Settings]]:
-    """One transaction per operator action, and its audit row in it (a refused action is audited in a
-    transaction of its own). Commands add the ids they create to ``session.info["audit_objects"]``."""
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            session.info["audit_objects"] = dict(objects)
-            try:
-                yield session, settings
-                _audit(session, action, "allowed", 0)
-                session.commit()
-            except BaseException:
-                session.rollback()
-                with Session(engine) as own:
-                    _audit(own, action, "refused", 1, session.info.get("audit_objects", {}))
-                    own.commit()
-                raise
-    finally:
-        engine.dispose()
-
-
-def _audit(session: Session, action: str, outcome: str, code: int, objects: dict[str, str] | None = None) -> None:
-    from app.audit import service as audit
-
-    audit.append(
-        session,
-        audit.AuditEntry(
-            action=f"cli:{action}",
-            outcome=outcome,
-            status=code,
-            at=clock.now(),
-            agency="operator",
-            roles="operator",
-            object_ids=objects if objects is not None else session.info.get("audit_objects", {}),
-        ),
-    )
-
-
-def fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=1)
-
 
 # ---- db ----
 
@@ -364,26 +314,6 @@ def subject_export(nip: Annotated[str, typer.Option(help="NIP or NI PPPK")]) -> 
 
     with transaction("subject.export", subject_ref=hashlib.sha256(nip.encode()).hexdigest()) as (session, _settings):
         typer.echo(json.dumps(retention.subject_export(session, identifier=nip), indent=2, ensure_ascii=False))
-
-
-audit_cli = typer.Typer(help="The audit log", no_args_is_help=True)
-cli.add_typer(audit_cli, name="audit")
-
-
-@audit_cli.command("verify")
-def audit_verify() -> None:
-    """Re-compute the hash chain from the database; exit 0 only when every row verifies."""
-    from app.audit import service as audit
-
-    settings = get_settings()
-    engine = make_engine(settings.database_url, sqlite_immediate=False)
-    with Session(engine) as session:
-        result = audit.verify_rows(audit.export_rows(session))
-    engine.dispose()
-    if not result.ok:
-        typer.secho(f"audit chain BROKEN at row {result.first_bad_seq}: {result.reason}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=1)
-    typer.echo(f"audit chain OK: {result.rows} rows")
 
 
 def _aware(value: datetime) -> datetime:

@@ -1,9 +1,14 @@
 """The FastAPI application. ``create_app`` takes settings and a clock so tests can inject both."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.agencies.router import router as identity_router
+from app.audit.router import router as audit_router
+from app.audit.sealer import interval_checkpoints
 from app.auth.router import oauth_error_response
 from app.auth.router import router as oauth_router
 from app.auth.service import OAuthError
@@ -25,7 +30,13 @@ API_VERSION = "1.0.0"
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with interval_checkpoints(app.state.runtime.get()):
+            yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Netral",
         version=API_VERSION,
         summary="Exchange of suspected ASN-neutrality violations between Kominfo, KASN and Bawaslu (PKS 2023).",
@@ -54,6 +65,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         events_router,
         catalogues_router,
         stats_router,
+        audit_router,
         health_router,
     ):
         app.include_router(router)

@@ -1,3 +1,4 @@
+import base64
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,8 @@ from tests.builders import World
 
 # TEST FIXTURE ONLY — never a real secret.
 TEST_SECRET_KEY = "test-fixture-only-secret-key-not-for-production-0000"
+# TEST FIXTURE ONLY — the audit checkpoint key (base64 of a 32-byte Ed25519 seed), never a real one.
+TEST_AUDIT_SIGNING_KEY = base64.b64encode(bytes(range(32))).decode()
 TEST_ISSUER = "http://testserver"
 # Inside the real 2024 PKS window (2023-10-26 → 2025-02-20 WIB).
 TEST_NOW = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
@@ -51,6 +54,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         issuer=TEST_ISSUER,
         evidence_dir=str(tmp_path / "evidence"),
         evidence_max_bytes=64 * 1024,
+        audit_signing_key=SecretStr(TEST_AUDIT_SIGNING_KEY),
+        audit_checkpoint_interval_seconds=0,  # tests sign checkpoints when they mean to
     )
 
 

@@ -43,6 +43,12 @@ RULES: dict[tuple[str, str], tuple[set[str] | str, tuple[str, str] | None]] = {
         ("authority", "cases:read"),
     ),
     ("GET", "/api/v1/events"): ({"reporter", "authority", "observer", "auditor"}, ("authority", "sanctions:write")),
+    ("GET", "/api/v1/audit/events"): ({"auditor"}, None),
+    ("GET", "/api/v1/audit/events:export"): ({"auditor"}, None),
+    ("GET", "/api/v1/audit/checkpoints"): ({"auditor"}, None),
+    ("GET", "/api/v1/audit/checkpoints:export"): ({"auditor"}, None),
+    ("GET", "/api/v1/audit/public-key"): ({"auditor"}, None),
+    ("GET", "/api/v1/reports/{report_id}/access-log"): ({"reporter"}, ("reporter", "reports:write")),
     ("GET", "/api/v1/stats"): ({"reporter", "authority", "observer", "auditor"}, ("authority", "sanctions:write")),
 }
 

@@ -8,6 +8,8 @@ Health probes (``/healthz``, ``/readyz``) do not reach the log.
 """
 
 import hashlib
+import ipaddress
+from functools import lru_cache
 from typing import Any
 
 from fastapi import Request
@@ -17,13 +19,15 @@ from app.audit import service
 from app.audit.service import AuditEntry
 
 
-def entry_for(request: Request, *, status: int, outcome: str, now: Any) -> AuditEntry:
+def entry_for(
+    request: Request, *, status: int, outcome: str, now: Any, noted: dict[str, Any] | None = None
+) -> AuditEntry:
     principal = getattr(request.state, "principal", None)
     route = request.scope.get("route")
     action = getattr(route, "operation_id", None) or f"{request.method} {getattr(route, 'path', request.url.path)}"
     body = getattr(request, "_body", None)  # Starlette's cache of a body that was read; None when unread
     objects = {k: str(v) for k, v in request.path_params.items()}
-    objects.update(getattr(request.state, "audit_objects", {}))
+    objects.update(noted or {})
     return AuditEntry(
         action=action,
         outcome=outcome,
@@ -35,15 +39,49 @@ def entry_for(request: Request, *, status: int, outcome: str, now: Any) -> Audit
         token_id=getattr(principal, "token_id", None),
         roles=",".join(sorted(principal.roles)) if principal else None,
         object_ids=objects,
-        client_ip=request.client.host if request.client else None,
+        client_ip=client_ip(request),
         body_sha256=hashlib.sha256(body).hexdigest() if body else None,
     )
+
+
+@lru_cache(maxsize=8)
+def _networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
+def _trusted(address: str, networks: tuple[Any, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_ip(request: Request) -> str | None:
+    """The peer address; ``X-Forwarded-For`` is believed only when the peer is a configured proxy, and then
+    only up to the first hop that is not itself a trusted proxy (read from the right, as proxies append)."""
+    peer = request.client.host if request.client else None
+    networks = _networks(tuple(request.app.state.runtime.get().settings.trusted_proxies))
+    if peer is None or not networks or not _trusted(peer, networks):
+        return peer
+    hops = [h.strip() for value in request.headers.getlist("x-forwarded-for") for h in value.split(",")]
+    address = peer
+    for hop in reversed([h for h in hops if h]):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break  # garbage from beyond the trusted proxies: keep the last believable address
+        address = hop
+        if not _trusted(hop, networks):
+            break
+    return address
 
 
 def record_success(session: Session, request: Request, now: Any) -> None:
     route = request.scope.get("route")
     status = getattr(route, "status_code", None) or 200
-    event = service.append(session, entry_for(request, status=status, outcome="allowed", now=now))
+    noted = session.info.get("audit_objects")
+    event = service.append(session, entry_for(request, status=status, outcome="allowed", now=now, noted=noted))
     request.state.extra_headers = {
         **getattr(request.state, "extra_headers", {}),
         "Audit-Receipt": f"{event.seq} {event.hash}",

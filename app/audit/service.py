@@ -11,16 +11,18 @@ serialises the tail of every transaction (measured against a background sealer i
 
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
-from app.audit.models import AuditEvent, AuditHead
+from app.audit.checkpoints import format_time
+from app.audit.models import AuditEvent, AuditHead, AuditObject
 
-GENESIS = "0" * 64
+MAX_OBJECT_ID = 200
 
 
 @dataclass
@@ -41,9 +43,7 @@ class AuditEntry:
 
 def canonical(row: dict[str, Any]) -> bytes:
     fields = {k: v for k, v in row.items() if k not in ("hash", "prev_hash")}
-    at = fields["at"]
-    if isinstance(at, datetime):
-        fields["at"] = at.astimezone(UTC).isoformat(timespec="microseconds")
+    fields["at"] = format_time(fields["at"])
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -73,27 +73,102 @@ def append(session: Session, entry: AuditEntry) -> AuditEvent:
     session.add(event)
     session.execute(update(AuditHead).where(col(AuditHead.id) == 1).values(seq=row["seq"], hash=digest))
     session.flush()
+    values = sorted(object_values(row["object_ids"]))
+    if values:
+        session.execute(insert(AuditObject), [{"value": v, "seq": row["seq"]} for v in values])
     return event
 
 
+def note(session: Session, name: str, ids: Iterable[object]) -> None:
+    """Names objects the request's transaction read or wrote, for its audit row's ``object_ids``."""
+    objects = session.info.setdefault("audit_objects", {})
+    listed = objects.setdefault(name, [])
+    seen = set(listed)
+    for value in map(str, ids):
+        if value not in seen:
+            listed.append(value)
+            seen.add(value)
+
+
+def object_values(object_ids: dict[str, Any]) -> set[str]:
+    """Every id a row names, flattened (a list read names each listed id)."""
+    values: set[str] = set()
+    for value in object_ids.values():
+        for item in value if isinstance(value, list) else [value]:
+            if item not in (None, "") and len(str(item)) <= MAX_OBJECT_ID:
+                values.add(str(item))
+    return values
+
+
+def as_export(event: AuditEvent) -> dict[str, Any]:
+    """A row as exported and verified: the stored fields, ``at`` in the canonical text form."""
+    row = event.model_dump()
+    row["at"] = format_time(row["at"])
+    return row
+
+
+def export_line(event: AuditEvent) -> str:
+    return json.dumps(as_export(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def iter_events(
+    session: Session, *, from_seq: int = 1, to_seq: int | None = None, batch: int = 2000
+) -> Iterator[AuditEvent]:
+    """Rows in chain order, fetched in keyset batches so any range streams in bounded memory."""
+    after = from_seq - 1
+    while True:
+        query = select(AuditEvent).where(col(AuditEvent.seq) > after)
+        if to_seq is not None:
+            query = query.where(col(AuditEvent.seq) <= to_seq)
+        page = list(session.exec(query.order_by(col(AuditEvent.seq)).limit(batch)))
+        yield from page
+        if len(page) < batch:
+            return
+        after = page[-1].seq
+
+
 @dataclass
-class Verification:
-    ok: bool
-    rows: int
-    first_bad_seq: int | None = None
-    reason: str | None = None
+class Filters:
+    agency: str | None = None
+    client_id: str | None = None
+    action: str | None = None
+    object_ids: list[str] | None = None  # any of them
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
-def verify_rows(rows: list[dict[str, Any]]) -> Verification:
-    prev, expected_seq = GENESIS, 1
-    for row in rows:
-        if row["seq"] != expected_seq:
-            return Verification(False, len(rows), expected_seq, f"row {expected_seq} is missing (found {row['seq']})")
-        if row["prev_hash"] != prev or chain_hash(prev, row) != row["hash"]:
-            return Verification(False, len(rows), row["seq"], "hash does not match the row and its predecessor")
-        prev, expected_seq = row["hash"], expected_seq + 1
-    return Verification(True, len(rows))
+def search(session: Session, filters: Filters, *, after_seq: int = 0, limit: int = 100) -> list[AuditEvent]:
+    """Rows matching every filter given, in chain order after ``after_seq`` (a keyset cursor)."""
+    query = select(AuditEvent).where(col(AuditEvent.seq) > after_seq)
+    for column, value in (
+        (AuditEvent.agency, filters.agency),
+        (AuditEvent.client_id, filters.client_id),
+        (AuditEvent.action, filters.action),
+        (AuditEvent.outcome, filters.outcome),
+    ):
+        if value is not None:
+            query = query.where(col(column) == value)
+    if filters.since is not None:
+        query = query.where(col(AuditEvent.at) >= filters.since)
+    if filters.until is not None:
+        query = query.where(col(AuditEvent.at) < filters.until)
+    if filters.object_ids is not None:
+        named = select(AuditObject.seq).where(col(AuditObject.value).in_(filters.object_ids))
+        query = query.where(col(AuditEvent.seq).in_(named))
+    return list(session.exec(query.order_by(col(AuditEvent.seq)).limit(limit)))
 
 
-def export_rows(session: Session) -> list[dict[str, Any]]:
-    return [e.model_dump() for e in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)))]
+def seq_span(session: Session, since: datetime | None, until: datetime | None) -> tuple[int, int | None]:
+    """The contiguous run of rows that holds every row timed in [since, until). Rows are chained in commit
+    order and timed when their request began, so a time range maps to the smallest verifiable seq range
+    around it, not to the exact rows (which may interleave)."""
+    query = select(func.min(AuditEvent.seq), func.max(AuditEvent.seq))
+    if since is not None:
+        query = query.where(col(AuditEvent.at) >= since)
+    if until is not None:
+        query = query.where(col(AuditEvent.at) < until)
+    low, high = session.exec(query).one()
+    if low is None:
+        return 1, 0  # nothing in the range: an empty export
+    return int(low), int(high)

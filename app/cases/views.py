@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from app.agencies.models import Agency
+from app.audit import service as audit
 from app.auth.service import Principal
 from app.cases import service
 from app.cases.models import CaseFile, InformationRequest, SanctionOutcome
@@ -43,6 +44,8 @@ def render(
         )
     )
     all_reports = [r for rs in case_reports.values() for r in rs]
+    audit.note(session, "case_ids", ids)
+    audit.note(session, "report_ids", [r.id for r in all_reports])
     links, blobs = evidence.links_with_blobs(session, [r.id for r in all_reports])
     authority = is_authority(principal)
     view = CaseForAuthority if authority else CaseForObserver

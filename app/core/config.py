@@ -1,5 +1,6 @@
 """The one settings class. Every knob is a ``NETRAL_*`` environment variable (or a line in ``.env``)."""
 
+import ipaddress
 from functools import lru_cache
 from typing import Literal
 
@@ -45,6 +46,19 @@ class Settings(BaseSettings):
         description="After a recommendation, the PPK's follow-up is due "
         "within this many days; later the case is `overdue`",
     )
+    audit_signing_key: SecretStr | None = Field(
+        None,
+        description="Ed25519 private key (base64 of the 32-byte seed) that signs audit checkpoints; kept apart "
+        "from NETRAL_SECRET_KEY and the token keys. `netral audit keygen` makes one. Unset: no checkpoints.",
+    )
+    audit_checkpoint_interval_seconds: int = Field(
+        300, ge=0, description="Sign a checkpoint this often, idle periods included; 0: only on demand"
+    )
+    trusted_proxies: list[str] = Field(
+        default=[],
+        description="Addresses or CIDR networks of reverse proxies whose X-Forwarded-For is believed; from "
+        "anyone else the header is ignored and the peer address is the client IP",
+    )
     log_level: str = "INFO"
     max_concurrent_requests: int = Field(32, ge=1, le=512, description="Requests in flight per process")
 
@@ -52,6 +66,13 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
+        return value
 
     @property
     def token_url(self) -> str:

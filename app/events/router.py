@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from app.audit import service as audit
 from app.auth.deps import requires_any
 from app.auth.scopes import AUDIT_READ, CASES_READ, REPORTS_READ
 from app.auth.service import Principal
@@ -57,6 +58,7 @@ def list_events(
         decode_cursor("", 1, name="after")  # raises the invalid-cursor problem
     rows = service.page(session, principal, after=position, limit=limit)
     last = rows[-1].position if rows else position
+    audit.note(session, "case_ids", [r.case_id for r in rows])
     return EventPage(
         items=[EventOut.model_validate(r, from_attributes=True) for r in rows], next_cursor=encode_cursor(last)
     )

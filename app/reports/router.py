@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from app.audit import service as audit
 from app.auth.deps import requires
 from app.auth.scopes import REPORTS_READ, REPORTS_WRITE
 from app.auth.service import Principal
@@ -146,6 +147,8 @@ class AnswerIn(BaseModel):
 def list_information_requests(principal: Reader, session: SessionDep, open_only: bool = True) -> InformationRequestPage:
     query = service.open_requests_for(session, principal)
     rows = [r for r in session.exec(query) if not open_only or r.answered_at is None]
+    audit.note(session, "information_request_ids", [r.id for r in rows])
+    audit.note(session, "case_ids", [r.case_id for r in rows])
     return InformationRequestPage(items=[InformationRequestOut.model_validate(r, from_attributes=True) for r in rows])
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.audit import service as audit
 from app.auth.service import Principal
 from app.cases import service as cases
 from app.cases.models import CaseFile, CaseStatus, InformationRequest, SanctionOutcome
@@ -225,6 +226,8 @@ def to_out(session: Session, reports: list[Report]) -> list[ReportOut]:
         )
     )
     links, blobs = evidence.links_with_blobs(session, [r.id for r in reports])
+    audit.note(session, "report_ids", [r.id for r in reports])
+    audit.note(session, "case_ids", [r.case_id for r in reports])
     return [
         _one(
             r, case_by_id[r.case_id], sanctions.get(r.case_id, []), open_requests.get(r.case_id, []), links[r.id], blobs

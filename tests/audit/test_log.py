@@ -9,8 +9,14 @@ from sqlmodel import col, select
 
 from app.audit import service
 from app.audit.models import AuditEvent
+from app.audit.verify import verify
 from tests.builders import World, push, report_payload
 from tests.database import BACKEND
+
+
+def exported_rows(world: World) -> list[dict[str, Any]]:
+    world.db.rollback()
+    return [service.as_export(e) for e in service.iter_events(world.db)]
 
 
 def rows(world: World) -> list[AuditEvent]:
@@ -76,22 +82,24 @@ class TestOneRowPerRequest:
         case_id = push(world, report_payload()).json()["case"]["id"]
         observer = world.auth("BAWASLU")
         _, row = one_new_row(world, lambda: world.client.get(f"/api/v1/cases/{case_id}", headers=observer))
-        assert row.action == "get_case" and row.object_ids == {"case_id": case_id} and row.agency == "BAWASLU"
+        assert row.action == "get_case" and row.agency == "BAWASLU"
+        report_ids = [r["id"] for r in world.client.get(f"/api/v1/cases/{case_id}", headers=observer).json()["reports"]]
+        assert row.object_ids == {"case_id": case_id, "case_ids": [case_id], "report_ids": report_ids}
 
 
 class TestIntegrity:
     def test_chain_verifies_and_tampering_is_located(self, world: World) -> None:
         for n in range(3):
             push(world, report_payload(f"T-{n}", content_url=f"https://x.com/t/{n}"))
-        exported = service.export_rows(world.db)
-        assert service.verify_rows(exported).ok
+        exported = exported_rows(world)
+        assert verify(exported).ok
         changed = [dict(r) for r in exported]
         changed[3]["status"] = 200 if changed[3]["status"] != 200 else 201
-        assert service.verify_rows(changed).first_bad_seq == changed[3]["seq"]
+        assert verify(changed).bad_seq == changed[3]["seq"]
         deleted = exported[:4] + exported[5:]
-        assert service.verify_rows(deleted).first_bad_seq == 5
+        assert verify(deleted).bad_seq == 5
         swapped = exported[:2] + [exported[3], exported[2]] + exported[4:]
-        assert service.verify_rows(swapped).first_bad_seq == 3
+        assert verify(swapped).bad_seq == 3
 
     @pytest.mark.parametrize("statement", ["UPDATE audit_event SET status = 200", "DELETE FROM audit_event"])
     def test_database_refuses_changes(self, world: World, statement: str) -> None:
@@ -112,8 +120,8 @@ class TestIntegrity:
         world.db.exec(text("SET session_replication_role = replica"))  # type: ignore[call-overload]
         world.db.exec(text("UPDATE audit_event SET client_ip = '10.0.0.1' WHERE seq = 4"))  # type: ignore[call-overload]
         world.db.commit()
-        result = service.verify_rows(service.export_rows(world.db))
-        assert not result.ok and result.first_bad_seq == 4
+        result = verify(exported_rows(world))
+        assert not result.ok and result.bad_seq == 4
 
     def test_no_token_or_secret_in_the_log(self, world: World) -> None:
         token = world.token("KASN")

@@ -1,0 +1,58 @@
+"""What every operator command shares: one transaction per action, with its audit row in it."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from sqlmodel import Session
+
+from app.core.clock import Clock
+from app.core.config import Settings, get_settings
+from app.core.db import make_engine
+
+clock = Clock()
+
+
+@contextmanager
+def transaction(action: str, **objects: str) -> Iterator[tuple[Session, Settings]]:
+    """One transaction per operator action, and its audit row in it (a refused action is audited in a
+    transaction of its own). Commands add the ids they create to ``session.info["audit_objects"]``."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            session.info["audit_objects"] = dict(objects)
+            try:
+                yield session, settings
+                _audit(session, action, "allowed", 0)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                with Session(engine) as own:
+                    _audit(own, action, "refused", 1, session.info.get("audit_objects", {}))
+                    own.commit()
+                raise
+    finally:
+        engine.dispose()
+
+
+def _audit(session: Session, action: str, outcome: str, code: int, objects: dict[str, str] | None = None) -> None:
+    from app.audit import service as audit
+
+    audit.append(
+        session,
+        audit.AuditEntry(
+            action=f"cli:{action}",
+            outcome=outcome,
+            status=code,
+            at=clock.now(),
+            agency="operator",
+            roles="operator",
+            object_ids=objects if objects is not None else session.info.get("audit_objects", {}),
+        ),
+    )
+
+
+def fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=1)
