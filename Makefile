@@ -5,24 +5,24 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgresql lint migrate openapi bench clean
+.PHONY: env run test test-sqlite test-postgresql lint migrate openapi bench clean
 
 $(BIN)/netral: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 	touch $@
 
-# A local secret for the embedded default, generated once and never committed (.gitignore).
-.env:
-	@$(PYTHON) -c 'import secrets; print("NETRAL_SECRET_KEY=" + secrets.token_urlsafe(48))' > .env
-	@echo "generated .env with a fresh NETRAL_SECRET_KEY"
+# Local secrets for the embedded default, generated once and never committed (.gitignore); a key added in a
+# later version is appended to an existing .env.
+env:
+	@$(PYTHON) deploy/ensure-env.py
 
-run: $(BIN)/netral .env
+run: $(BIN)/netral env
 	$(BIN)/netral db upgrade
 	$(BIN)/netral demo
 	$(BIN)/netral serve --host $(HOST) --port $(PORT)
 
-migrate: $(BIN)/netral .env
+migrate: $(BIN)/netral env
 	$(BIN)/netral db upgrade
 
 test: $(BIN)/netral

@@ -8,10 +8,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlmodel import Session
+from typer.testing import CliRunner
 
 from app import demo
+from app.cli import cli
 from app.core.clock import FrozenClock
-from app.core.config import Settings
+from app.core.config import Settings, get_settings
 from app.core.db import make_engine
 from app.main import create_app
 from tests import database
@@ -88,3 +90,20 @@ def world(app: FastAPI, db: Session, settings: Settings, clock: FrozenClock, cli
     seeded = demo.seed(db, settings=settings, now=clock.now(), with_demo_agreement=False)
     db.commit()
     return World(client=client, db=db, settings=settings, clock=clock, clients={c.agency_code: c for c in seeded})
+
+
+@pytest.fixture
+def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator:  # type: ignore[type-arg]
+    """The operator CLI (`netral …`) on the test's own database: ``run("audit", "verify") -> (code, output)``."""
+    monkeypatch.setenv("NETRAL_DATABASE_URL", database_url)
+    monkeypatch.setenv("NETRAL_SECRET_KEY", TEST_SECRET_KEY)
+    monkeypatch.setenv("NETRAL_AUDIT_SIGNING_KEY", TEST_AUDIT_SIGNING_KEY)
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str]:
+        result = runner.invoke(cli, list(args))
+        return result.exit_code, result.output
+
+    yield invoke
+    get_settings.cache_clear()

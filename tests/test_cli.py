@@ -1,36 +1,14 @@
 """The operator CLI against the test's own database."""
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from sqlmodel import Session, select
-from typer.testing import CliRunner
 
 from app.auth.models import ApiClient
-from app.cli import cli
-from app.core.config import get_settings
 from app.core.db import make_engine
-from tests.conftest import TEST_AUDIT_SIGNING_KEY, TEST_SECRET_KEY
-
-
-@pytest.fixture
-def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator:  # type: ignore[type-arg]
-    monkeypatch.setenv("NETRAL_DATABASE_URL", database_url)
-    monkeypatch.setenv("NETRAL_SECRET_KEY", TEST_SECRET_KEY)
-    monkeypatch.setenv("NETRAL_AUDIT_SIGNING_KEY", TEST_AUDIT_SIGNING_KEY)
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def invoke(*args: str) -> tuple[int, str]:
-        result = runner.invoke(cli, list(args))
-        return result.exit_code, result.output
-
-    yield invoke
-    get_settings.cache_clear()
 
 
 def test_demo_seeds_and_second_run_keeps_secrets_hidden(run) -> None:  # type: ignore[no-untyped-def]

@@ -71,8 +71,7 @@ def verify(
     for row in rows:
         seq = row["seq"]
         if expected is not None and seq != expected:
-            missing = "missing" if seq > expected else "out of order"
-            return report.fail(f"row {expected} is {missing} (found row {seq} in its place)", seq=expected)
+            return report.fail(f"expected row {expected}, found row {seq}: rows missing or out of order", seq=expected)
         if prev is not None and row["prev_hash"] != prev:
             return report.fail("prev_hash does not name the preceding row's hash", seq=seq)
         if chain_hash(row["prev_hash"], row) != row["hash"]:
