@@ -30,7 +30,7 @@ JSONL = "application/jsonl"
 
 class AuditEventOut(BaseModel):
     seq: int = Field(description="Position in the chain, from 1, without gaps")
-    at: datetime
+    at: str = Field(description="When the request began: ISO 8601 UTC with microseconds, exactly as hashed")
     request_id: str | None
     agency: str | None
     client_id: str | None
