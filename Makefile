@@ -44,5 +44,11 @@ lint: $(BIN)/netral
 openapi: $(BIN)/netral
 	$(BIN)/python -m app.openapi_export > openapi/openapi.json
 
+# Benchmarks: numbers for the README, never part of `make test`. Needs the machine's PostgreSQL.
+bench: $(BIN)/netral
+	bash deploy/ensure-postgres.sh
+	$(BIN)/python bench/audit_append.py
+	$(BIN)/python bench/audit_verify.py
+
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from app.agencies.router import router as identity_router
 from app.audit.router import router as audit_router
-from app.audit.sealer import interval_checkpoints
+from app.audit.sealer import background as audit_background
 from app.auth.router import oauth_error_response
 from app.auth.router import router as oauth_router
 from app.auth.service import OAuthError
@@ -32,7 +32,7 @@ API_VERSION = "1.0.0"
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with interval_checkpoints(app.state.runtime.get()):
+        async with audit_background(app.state.runtime.get()):
             yield
 
     app = FastAPI(

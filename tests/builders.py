@@ -23,6 +23,14 @@ class World:
     clock: FrozenClock
     clients: dict[str, SeededClient]
 
+    def sealed(self) -> None:
+        """Seal the audit rows of reads and refusals (servers do this within 0.25 s), then read afresh."""
+        from app.audit.service import seal_pending
+
+        self.db.rollback()
+        seal_pending(self.db.get_bind())  # type: ignore[arg-type]
+        self.db.rollback()
+
     def token_response(self, agency_code: str, scope: str | None = None) -> Any:
         seeded = self.clients[agency_code]
         data = {"grant_type": "client_credentials"}

@@ -100,19 +100,22 @@ def latest(session: Session) -> AuditCheckpoint | None:
 def make(
     session: Session, key: Ed25519PrivateKey, now: datetime, *, unless_younger_than: timedelta | None = None
 ) -> AuditCheckpoint | None:
-    """Sign the chain's current head. Holds the head lock while it reads, so the size and hash it signs are
-    a committed prefix and no two processes sign the same checkpoint number. With ``unless_younger_than``,
+    """Seal what is pending and sign the chain's head. Holds the head lock throughout, so the size and hash
+    it signs are a committed prefix and no two processes sign the same checkpoint number. With ``unless_younger_than``,
     does nothing when another process made a checkpoint that recently (the interval sealer in every process)."""
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    from app.audit.service import seal
+
+    seal(session)  # takes the head lock, and signs only sealed rows: everything committed so far
+    size, head_hash = session.exec(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
     last = latest(session)
     if unless_younger_than is not None and last is not None and now - last.time < unless_younger_than:
         return None
     prev = last.hash if last else GENESIS
-    body = payload(head.seq, head.hash, now, prev)
+    body = payload(size, head_hash, now, prev)
     checkpoint = AuditCheckpoint(
         id=(last.id + 1) if last else 1,
-        size=head.seq,
-        head_hash=head.hash,
+        size=size,
+        head_hash=head_hash,
         time=now,
         prev_checkpoint_hash=prev,
         key_id=key_id(key.public_key()),

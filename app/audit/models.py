@@ -1,19 +1,27 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column
+from sqlalchemy import JSON, BigInteger, Column, Integer
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime
 
+# SQLite auto-numbers only an INTEGER PRIMARY KEY (its rowid); elsewhere a 64-bit identity.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
 
 class AuditEvent(SQLModel, table=True):
-    """One row per request that reaches the service, and per operator action. Append-only (database
-    triggers refuse UPDATE, DELETE and TRUNCATE); ``hash = SHA-256(prev_hash ‖ canonical row)``."""
+    """One row per request that reaches the service, and per operator action.
+
+    Written unchained (``seq``, ``prev_hash``, ``hash`` empty) in the request's own transaction, then sealed:
+    whoever holds the chain head's lock gives every committed unsealed row, in ``id`` order, its ``seq`` and
+    ``hash = SHA-256(prev_hash ‖ canonical row)``. Database triggers refuse DELETE and TRUNCATE, and every
+    UPDATE except that one sealing of an unsealed row."""
 
     __tablename__ = "audit_event"
 
-    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    id: int | None = Field(default=None, sa_column=Column(RowId, primary_key=True, autoincrement=True))
+    seq: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True, nullable=True))
     at: datetime = Field(sa_type=UTCDateTime, index=True)
     request_id: str | None = Field(default=None, max_length=128)
     agency: str | None = Field(default=None, max_length=32, index=True)
@@ -26,12 +34,12 @@ class AuditEvent(SQLModel, table=True):
     status: int
     client_ip: str | None = Field(default=None, max_length=64)
     body_sha256: str | None = Field(default=None, max_length=64)
-    prev_hash: str = Field(max_length=64)
-    hash: str = Field(max_length=64, unique=True)
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64, unique=True)
 
 
 class AuditHead(SQLModel, table=True):
-    """The chain's head: one row, locked by each appender until its transaction commits."""
+    """The chain's head: one row, locked by whoever seals (and by whoever signs a checkpoint)."""
 
     __tablename__ = "audit_head"
 
@@ -48,7 +56,7 @@ class AuditObject(SQLModel, table=True):
     __tablename__ = "audit_object"
 
     value: str = Field(max_length=200, primary_key=True)
-    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    event_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
 
 
 class AuditCheckpoint(SQLModel, table=True):

@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from fastapi import Request
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.audit import service
@@ -78,18 +79,32 @@ def client_ip(request: Request) -> str | None:
 
 
 def record_success(session: Session, request: Request, now: Any) -> None:
+    """In the request's transaction, last: its row, unsealed. ``receipt`` seals it once that committed."""
     route = request.scope.get("route")
     status = getattr(route, "status_code", None) or 200
     noted = session.info.get("audit_objects")
-    event = service.append(session, entry_for(request, status=status, outcome="allowed", now=now, noted=noted))
-    request.state.extra_headers = {
-        **getattr(request.state, "extra_headers", {}),
-        "Audit-Receipt": f"{event.seq} {event.hash}",
-    }
+    request.state.audit_event_id = service.append(
+        session, entry_for(request, status=status, outcome="allowed", now=now, noted=noted)
+    )
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def receipt(request: Request, engine: Engine) -> None:
+    """After the commit, before the response. A write waits until its row is sealed into the chain, and the
+    response says where (``Audit-Receipt: <seq> <hash>``). A read does not wait: its row is sealed by the
+    next write's seal, by the sweep of any server process (``app.audit.sealer``), or when an auditor reads
+    the log; numbers for this choice are in the README."""
+    if request.method in SAFE_METHODS:
+        return
+    seq, digest = service.seal_through(engine, request.state.audit_event_id)
+    request.state.extra_headers = {**getattr(request.state, "extra_headers", {}), "Audit-Receipt": f"{seq} {digest}"}
 
 
 def record_refusal(request: Request, status: int) -> None:
-    """Own transaction: the request's work was rolled back, its refusal is still recorded."""
+    """Own transaction: the request's work was rolled back, its refusal is still recorded. Sealed like a
+    read's row: no receipt is owed to a refused request."""
     runtime = request.app.state.runtime.get()
     now = getattr(request.state, "now", None) or runtime.clock.now()
     with Session(runtime.engine) as session:

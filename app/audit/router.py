@@ -122,6 +122,7 @@ def list_audit_events(
     cursor: Cursor = None,
     limit: AuditLimit = 100,
 ) -> AuditEventPage:
+    service.seal(session)  # rows of reads not yet sealed join the chain first: the auditor sees them all
     filters = service.Filters(
         agency=agency,
         client_id=client_id,
@@ -157,6 +158,7 @@ def export_audit_events(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> StreamingResponse:
+    service.seal(session)
     low, high = (from_seq or 1, to_seq)
     if since is not None or until is not None:
         span_low, span_high = service.seq_span(session, since, until)
@@ -234,6 +236,7 @@ def get_report_access_log(
     limit: AuditLimit = 100,
 ) -> AccessLogPage:
     report = reports.get_own(session, principal, report_id)
+    service.seal(session)
     filters = service.Filters(object_ids=[str(report.id), str(report.case_id)])
     rows: list[AuditEvent] = service.search(session, filters, after_seq=_after(cursor), limit=limit)
     items = [AccessLogEntry.model_validate(r, from_attributes=True) for r in rows]

@@ -1,9 +1,10 @@
-"""Checkpoints on an interval, idle periods included, from every server process.
+"""The background part of the audit log, in every server process: a sweep that seals the rows of reads and
+refusals (which do not wait for their seal) and of any process that died between commit and seal, and
+checkpoints on an interval, idle periods included.
 
-Each process wakes a few times per interval; when the newest checkpoint is older than the interval, it takes
-the chain's head lock, looks again, and signs. The second look under the lock is what keeps several
-processes from signing twice. Nothing here is needed for correctness of the chain; it bounds how much of a
-tail could be cut off unnoticed.
+Each process wakes four times a second; when the newest checkpoint is older than the interval, it takes the
+chain's head lock, looks again, and signs. The second look under the lock is what keeps several processes
+from signing twice. Requests seal their own rows; nothing here is needed for the chain's correctness.
 """
 
 import asyncio
@@ -17,6 +18,7 @@ from sqlmodel import Session
 
 from app.audit import checkpoints
 from app.audit.models import AuditCheckpoint
+from app.audit.service import seal_pending
 from app.core.runtime import Runtime
 
 log = logging.getLogger("netral.audit")
@@ -38,27 +40,31 @@ def checkpoint_if_due(runtime: Runtime) -> AuditCheckpoint | None:
     return made
 
 
-async def _loop(runtime: Runtime) -> None:
-    period = max(1.0, runtime.settings.audit_checkpoint_interval_seconds / 4)
+SWEEP_SECONDS = 0.25
+
+
+def tick(runtime: Runtime, *, checkpoints_on: bool) -> None:
+    seal_pending(runtime.engine)
+    if checkpoints_on:
+        checkpoint_if_due(runtime)
+
+
+async def _loop(runtime: Runtime, checkpoints_on: bool) -> None:
     while True:
         try:
-            await anyio.to_thread.run_sync(checkpoint_if_due, runtime)
+            await anyio.to_thread.run_sync(lambda: tick(runtime, checkpoints_on=checkpoints_on))
         except Exception:  # the database may be briefly away; the next wake-up tries again
-            log.exception("audit checkpoint failed")
-        await asyncio.sleep(period)
+            log.exception("audit sweep or checkpoint failed")
+        await asyncio.sleep(SWEEP_SECONDS)
 
 
 @contextlib.asynccontextmanager
-async def interval_checkpoints(runtime: Runtime) -> AsyncIterator[None]:
+async def background(runtime: Runtime) -> AsyncIterator[None]:
     settings = runtime.settings
-    if settings.audit_checkpoint_interval_seconds == 0:
-        yield
-        return
-    if settings.audit_signing_key is None:
+    checkpoints_on = settings.audit_checkpoint_interval_seconds > 0 and settings.audit_signing_key is not None
+    if settings.audit_checkpoint_interval_seconds > 0 and settings.audit_signing_key is None:
         log.warning("audit checkpoints are off: NETRAL_AUDIT_SIGNING_KEY is not set")
-        yield
-        return
-    task = asyncio.create_task(_loop(runtime))
+    task = asyncio.create_task(_loop(runtime, checkpoints_on))
     try:
         yield
     finally:

@@ -1,12 +1,20 @@
-"""Appending to the hash chain, and verifying it.
+"""Writing audit rows, sealing them into the hash chain, and reading them back.
 
-Canonical encoding of a row (what an auditor re-implements): the JSON object of the row's fields except
-``hash`` and ``prev_hash``, with keys sorted, no whitespace (``separators=(",", ":")``), UTF-8, times as
-ISO 8601 in UTC with microseconds (``2024-06-03T09:00:00.000000+00:00``). Then
-``hash = hex(SHA-256(prev_hash_hex_ascii ‖ canonical_bytes))``; the first row's ``prev_hash`` is 64 zeros.
+Canonical encoding of a row (what an auditor re-implements): the JSON object of the fields in ``HASHED``
+(every stored field except the insertion ``id``, ``prev_hash`` and ``hash``), keys sorted, no whitespace
+(``separators=(",", ":")``), UTF-8 (non-ASCII kept), ``at`` as ISO 8601 in UTC with microseconds
+(``2024-06-03T09:00:00.000000+00:00``). Then ``hash = hex(SHA-256(prev_hash_hex_ascii ‖ canonical_bytes))``;
+the first row's ``prev_hash`` is 64 zeros.
 
-Ordering: the appender locks the single ``audit_head`` row, so rows are chained in commit order; this
-serialises the tail of every transaction (measured against a background sealer in a later step, #4).
+Two steps, measured against holding one lock across every commit (README, ``bench/audit_append.py``):
+1. ``append`` writes the row unchained, in the caller's transaction: a write and its audit row commit
+   together, and no lock is shared between requests, so PostgreSQL can group their commits.
+2. ``seal`` runs after that commit, in a short transaction of its own: it takes the chain lock and gives
+   every committed unsealed row, in insertion order, its ``seq``, ``prev_hash`` and ``hash``. A write waits
+   for its own row's seal before it answers (so its ``Audit-Receipt`` names a row in the chain); whoever
+   holds the lock seals the rows of everyone who committed meanwhile, in one batch. Reads and refusals do
+   not wait: the next seal takes them along, or a server's sweep (``app.audit.sealer``) within 0.25 s, or
+   an auditor's read of the log, which seals first.
 """
 
 import hashlib
@@ -16,13 +24,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import Engine, bindparam, func, insert, update
 from sqlmodel import Session, col, select
 
 from app.audit.checkpoints import format_time
 from app.audit.models import AuditEvent, AuditHead, AuditObject
 
 MAX_OBJECT_ID = 200
+EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
+HEAD = AuditHead.__table__  # type: ignore[attr-defined]
+OBJECTS = AuditObject.__table__  # type: ignore[attr-defined]
+SEAL_BATCH = 5000
+CHAIN_LOCK = 0x4E455452414C  # "NETRAL": the advisory lock key that orders sealing and checkpoints
+HASHED = (
+    "seq",
+    "at",
+    "request_id",
+    "agency",
+    "client_id",
+    "token_id",
+    "roles",
+    "action",
+    "object_ids",
+    "outcome",
+    "status",
+    "client_ip",
+    "body_sha256",
+)
 
 
 @dataclass
@@ -42,7 +70,7 @@ class AuditEntry:
 
 
 def canonical(row: dict[str, Any]) -> bytes:
-    fields = {k: v for k, v in row.items() if k not in ("hash", "prev_hash")}
+    fields = {k: row[k] for k in HASHED}
     fields["at"] = format_time(fields["at"])
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -51,32 +79,89 @@ def chain_hash(prev_hash: str, row: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical(row)).hexdigest()
 
 
-def append(session: Session, entry: AuditEntry) -> AuditEvent:
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
-    row = {
-        "seq": head.seq + 1,
-        "at": entry.at,
-        "request_id": entry.request_id,
-        "agency": entry.agency,
-        "client_id": entry.client_id,
-        "token_id": entry.token_id,
-        "roles": entry.roles,
-        "action": entry.action,
-        "object_ids": entry.object_ids or {},
-        "outcome": entry.outcome,
-        "status": entry.status,
-        "client_ip": entry.client_ip,
-        "body_sha256": entry.body_sha256,
-    }
-    digest = chain_hash(head.hash, row)
-    event = AuditEvent(**row, prev_hash=head.hash, hash=digest)
-    session.add(event)
-    session.execute(update(AuditHead).where(col(AuditHead.id) == 1).values(seq=row["seq"], hash=digest))
-    session.flush()
-    values = sorted(object_values(row["object_ids"]))
+def append(session: Session, entry: AuditEntry) -> int:
+    """The row, unsealed, in the caller's transaction (and its object index). Returns its insertion id."""
+    fields = {name: getattr(entry, name) for name in HASHED if name != "seq"}
+    fields["object_ids"] = entry.object_ids or {}
+    event_id: int = session.execute(insert(EVENTS).values(**fields).returning(EVENTS.c.id)).scalar_one()
+    values = sorted(object_values(fields["object_ids"]))
     if values:
-        session.execute(insert(AuditObject), [{"value": v, "seq": row["seq"]} for v in values])
-    return event
+        session.execute(insert(OBJECTS), [{"value": v, "event_id": event_id} for v in values])
+    return event_id
+
+
+def lock_chain(session: Session) -> None:
+    """The chain's lock, held until the caller's transaction ends. On PostgreSQL an advisory lock: unlike a
+    row lock it writes nothing, so a waiter that then finds its row already sealed commits without a disk
+    flush. On SQLite every write transaction already holds the database's single write lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK)))
+
+
+def seal(session: Session, *, own_id: int | None = None) -> int:
+    """Lock the chain and seal committed unsealed rows in insertion order (at most SEAL_BATCH); nothing when
+    ``own_id`` was sealed by the previous holder while this one waited. The caller commits. Core statements,
+    not ORM objects: this is the one serialised step, so it is kept short, and a session that seals twice
+    never reads a stale head from its identity map. Returns how many rows it sealed."""
+    lock_chain(session)
+    if own_id is not None and _sealed(session, own_id) is not None:
+        return 0
+    seq, prev = session.execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)).one()
+    pending = session.execute(
+        select(EVENTS.c.id, *(EVENTS.c[name] for name in HASHED if name != "seq"))
+        .where(EVENTS.c.seq.is_(None))
+        .order_by(EVENTS.c.id)
+        .limit(SEAL_BATCH)
+    ).mappings()
+    updates = []
+    for event in pending:
+        seq += 1
+        digest = chain_hash(prev, {**event, "seq": seq})
+        updates.append({"event_id": event["id"], "seq": seq, "prev_hash": prev, "hash": digest})
+        prev = digest
+    if updates:
+        session.execute(
+            update(EVENTS)
+            .where(EVENTS.c.id == bindparam("event_id"))
+            .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"), hash=bindparam("hash")),
+            updates,
+        )
+        session.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=seq, hash=prev))
+    return len(updates)
+
+
+def _sealed(session: Session, event_id: int) -> tuple[int, str] | None:
+    row = session.execute(select(EVENTS.c.seq, EVENTS.c.hash).where(EVENTS.c.id == event_id)).one()
+    return (row.seq, row.hash) if row.seq is not None else None
+
+
+def seal_through(engine: Engine, event_id: int) -> tuple[int, str]:
+    """After the row's own transaction committed: returns its (seq, hash) once it is in the chain. Looks
+    first without the lock (another request's seal often took it along); otherwise seals, itself, every
+    row committed so far."""
+    with Session(engine) as session:
+        while True:
+            done = _sealed(session, event_id)
+            if done is not None:
+                return done
+            session.rollback()
+            seal(session, own_id=event_id)
+            session.commit()
+
+
+def seal_pending(engine: Engine) -> int:
+    """Seal every row committed so far that nobody waited for (reads, refusals, a process that died between
+    commit and seal): the sweep, and the first step of every auditor's read. Returns rows sealed."""
+    sealed = 0
+    with Session(engine) as session:
+        while session.execute(select(EVENTS.c.id).where(EVENTS.c.seq.is_(None)).limit(1)).first() is not None:
+            session.rollback()
+            batch = seal(session)
+            session.commit()
+            sealed += batch
+            if batch < SEAL_BATCH:
+                break
+    return sealed
 
 
 def note(session: Session, name: str, ids: Iterable[object]) -> None:
@@ -101,8 +186,9 @@ def object_values(object_ids: dict[str, Any]) -> set[str]:
 
 
 def as_export(event: AuditEvent) -> dict[str, Any]:
-    """A row as exported and verified: the stored fields, ``at`` in the canonical text form."""
-    row = event.model_dump()
+    """A sealed row as exported and verified: the hashed fields, ``prev_hash`` and ``hash``, ``at`` in the
+    canonical text form (the insertion ``id`` is internal and not exported)."""
+    row = event.model_dump(exclude={"id"})
     row["at"] = format_time(row["at"])
     return row
 
@@ -154,8 +240,8 @@ def search(session: Session, filters: Filters, *, after_seq: int = 0, limit: int
     if filters.until is not None:
         query = query.where(col(AuditEvent.at) < filters.until)
     if filters.object_ids is not None:
-        named = select(AuditObject.seq).where(col(AuditObject.value).in_(filters.object_ids))
-        query = query.where(col(AuditEvent.seq).in_(named))
+        named = select(AuditObject.event_id).where(col(AuditObject.value).in_(filters.object_ids))
+        query = query.where(col(AuditEvent.id).in_(named))
     return list(session.exec(query.order_by(col(AuditEvent.seq)).limit(limit)))
 
 

@@ -38,8 +38,8 @@ NowDep = Annotated[datetime, Depends(get_now)]
 def get_session(request: Request, runtime: RuntimeDep, now: NowDep) -> Iterator[Session]:
     """The request's one transaction: committed after the route returns and *before* the response is sent
     (scope="function"), so an acknowledged write is a committed write; rolled back on any error. Its audit
-    row is appended in the same transaction, last."""
-    from app.audit.recorder import record_success
+    row is appended in the same transaction, last, and sealed into the chain right after the commit."""
+    from app.audit.recorder import receipt, record_success
 
     with Session(runtime.engine, expire_on_commit=False) as session:
         try:
@@ -49,6 +49,7 @@ def get_session(request: Request, runtime: RuntimeDep, now: NowDep) -> Iterator[
         except BaseException:
             session.rollback()
             raise
+    receipt(request, runtime.engine)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

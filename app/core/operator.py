@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.core.clock import Clock
@@ -24,22 +25,30 @@ def transaction(action: str, **objects: str) -> Iterator[tuple[Session, Settings
             session.info["audit_objects"] = dict(objects)
             try:
                 yield session, settings
-                _audit(session, action, "allowed", 0)
+                event_id = _audit(session, action, "allowed", 0)
                 session.commit()
             except BaseException:
                 session.rollback()
                 with Session(engine) as own:
-                    _audit(own, action, "refused", 1, session.info.get("audit_objects", {}))
+                    refused_id = _audit(own, action, "refused", 1, session.info.get("audit_objects", {}))
                     own.commit()
+                _seal(engine, refused_id)
                 raise
+        _seal(engine, event_id)
     finally:
         engine.dispose()
 
 
-def _audit(session: Session, action: str, outcome: str, code: int, objects: dict[str, str] | None = None) -> None:
+def _seal(engine: Engine, event_id: int) -> None:
     from app.audit import service as audit
 
-    audit.append(
+    audit.seal_through(engine, event_id)
+
+
+def _audit(session: Session, action: str, outcome: str, code: int, objects: dict[str, str] | None = None) -> int:
+    from app.audit import service as audit
+
+    return audit.append(
         session,
         audit.AuditEntry(
             action=f"cli:{action}",

@@ -298,7 +298,7 @@ def count(world: World) -> int:
 
 
 def last(world: World) -> AuditEvent:
-    return world.db.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc())).first()  # type: ignore[return-value]
+    return world.db.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc())).first()  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(TABLE))

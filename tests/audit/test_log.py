@@ -15,12 +15,12 @@ from tests.database import BACKEND
 
 
 def exported_rows(world: World) -> list[dict[str, Any]]:
-    world.db.rollback()
+    world.sealed()
     return [service.as_export(e) for e in service.iter_events(world.db)]
 
 
 def rows(world: World) -> list[AuditEvent]:
-    world.db.rollback()
+    world.sealed()
     return list(world.db.exec(select(AuditEvent).order_by(col(AuditEvent.seq))))
 
 

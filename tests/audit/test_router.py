@@ -156,7 +156,7 @@ class TestClientAddress:
         client = TestClient(world.client.app, client=(peer, 4000))
         client.get("/api/v1/catalogues/violations", headers={"X-Forwarded-For": forwarded})
         world.db.rollback()
-        last = world.db.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc())).first()
+        last = world.db.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc())).first()
         assert last is not None and last.client_ip == expected
 
 

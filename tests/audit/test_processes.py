@@ -1,0 +1,107 @@
+"""Several server processes on one database: every request's row is sealed into one chain, in an order all
+processes agree on; each write's receipt names its own row; the reads' rows are sealed by the servers
+themselves (their writes' seals and their sweeps); and the interval checkpoints of every process sign a
+prefix of that chain."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import col, func, select
+
+from app.audit import checkpoints, service
+from app.audit.models import AuditCheckpoint, AuditEvent
+from app.audit.verify import verify
+from tests.builders import World
+from tests.conftest import TEST_AUDIT_SIGNING_KEY, TEST_SECRET_KEY
+from tests.live_server import reserve_port
+
+PROCESSES = 2
+REQUESTS = 240
+
+
+@pytest.fixture
+def servers(world: World, database_url: str, tmp_path: Path) -> Iterator[list[str]]:
+    env = {
+        **os.environ,
+        "NETRAL_DATABASE_URL": database_url,
+        "NETRAL_SECRET_KEY": TEST_SECRET_KEY,
+        "NETRAL_AUDIT_SIGNING_KEY": TEST_AUDIT_SIGNING_KEY,
+        "NETRAL_AUDIT_CHECKPOINT_INTERVAL_SECONDS": "1",
+        "NETRAL_EVIDENCE_DIR": str(tmp_path / "evidence"),
+        "NETRAL_LOG_LEVEL": "WARNING",
+    }
+    urls, procs = [], []
+    for _ in range(PROCESSES):
+        sock = reserve_port()
+        port = sock.getsockname()[1]
+        sock.close()
+        command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
+        log = (tmp_path / f"server-{port}.log").open("wb")
+        procs.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT))  # noqa: S603
+        urls.append(f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + 30
+    for url in urls:
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server processes did not start"
+            time.sleep(0.1)
+    try:
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=20)
+
+
+def test_one_chain_from_several_processes(world: World, servers: list[str]) -> None:
+    kasn = world.clients["KASN"]
+
+    def call(n: int) -> httpx.Response:
+        url = servers[n % len(servers)]
+        if n % 3 == 0:  # a refusal: audited in its own transaction
+            return httpx.get(f"{url}/api/v1/me", timeout=60)
+        if n % 3 == 1:  # a write (RFC 7009: revoking an unknown token succeeds): it waits for its receipt
+            return httpx.post(
+                f"{url}/oauth/revoke", data={"token": f"t{n}"}, auth=(kasn.client_id, kasn.secret or ""), timeout=60
+            )
+        return httpx.get(f"{url}/.well-known/jwks.json", timeout=60)
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        responses = list(pool.map(call, range(REQUESTS)))
+    assert sorted({r.status_code for r in responses}) == [200, 401]
+    writes = [r for n, r in enumerate(responses) if n % 3 == 1]
+    assert {r.status_code for r in writes} == {200}, [r.text for r in writes]
+    receipts = [tuple(r.headers["audit-receipt"].split()) for r in writes]
+    assert len(set(receipts)) == len(receipts) == REQUESTS // 3  # no two responses name the same row
+    assert all("audit-receipt" not in r.headers for n, r in enumerate(responses) if n % 3 != 1)
+
+    deadline = time.monotonic() + 5  # the reads' rows: sealed by the servers, not by this test
+    while True:
+        world.db.rollback()
+        if world.db.exec(select(func.count()).where(col(AuditEvent.seq).is_(None))).one() == 0:
+            break
+        assert time.monotonic() < deadline, "the servers left rows unsealed"
+        time.sleep(0.1)
+    rows = [service.as_export(e) for e in service.iter_events(world.db)]
+    assert len(rows) == REQUESTS
+    by_seq = {str(r["seq"]): r["hash"] for r in rows}
+    assert all(by_seq[seq] == digest for seq, digest in receipts)
+    signed = [
+        checkpoints.as_document(c) for c in world.db.exec(select(AuditCheckpoint).order_by(col(AuditCheckpoint.id)))
+    ]
+    assert signed, "the servers' interval sealers signed nothing"
+    key = checkpoints.private_key(world.settings).public_key()
+    report = verify(rows, signed, key)
+    assert report.ok, report.summary()
