@@ -35,9 +35,18 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[database.T
     database.drop(template)
 
 
+@pytest.fixture(scope="session")
+def clone_pool(
+    template_db: database.Template, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[database.ClonePool]:
+    pool = database.ClonePool(template_db, tmp_path_factory.mktemp("clones"))
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def database_url(template_db: database.Template, tmp_path: Path) -> Iterator[str]:
-    db = database.clone(template_db, tmp_path)
+def database_url(clone_pool: database.ClonePool, tmp_path: Path) -> Iterator[str]:
+    db = clone_pool.take(tmp_path)
     yield db.url
     database.drop(db)
 

@@ -84,23 +84,25 @@ def published_keys(session: Session, *, now: datetime) -> list[SigningKey]:
 
 
 class Signer:
-    """Signs with the active key; unwrapped private keys are cached per kid (key material never changes
-    for a kid, only which kid is active — and that is read from the database on every call)."""
+    """Signs with the active key; unwrapped private keys are cached per kid, parsed (key material never
+    changes for a kid, only which kid is active — and that is read from the database on every call). Parsing
+    an RSA private key checks it, which costs tens of milliseconds: once per kid and process, not per token."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._unwrapped: dict[str, str] = {}
+        self._unwrapped: dict[str, jwk.Key] = {}
         self._lock = Lock()
 
     def sign(self, key: SigningKey, claims: dict[str, Any]) -> str:
-        pem = self._private_pem(key)
-        return jwt.encode(claims, pem, algorithm=key.alg, headers={"kid": key.kid, "typ": "at+jwt"})
+        private = self._private_key(key)
+        return jwt.encode(claims, private, algorithm=key.alg, headers={"kid": key.kid, "typ": "at+jwt"})  # type: ignore[arg-type]
 
-    def _private_pem(self, key: SigningKey) -> str:
+    def _private_key(self, key: SigningKey) -> jwk.Key:
         with self._lock:
             if key.kid not in self._unwrapped:
                 wrap_key = derive_key(self._settings.secret_key, WRAP_PURPOSE)
-                self._unwrapped[key.kid] = unwrap(wrap_key, key.private_key_wrapped, context=key.kid).decode()
+                pem = unwrap(wrap_key, key.private_key_wrapped, context=key.kid).decode()
+                self._unwrapped[key.kid] = jwk.construct(pem, key.alg)
             return self._unwrapped[key.kid]
 
 
