@@ -43,6 +43,10 @@ TITLES: dict[str, tuple[str, str]] = {
         "Perjanjian kerja sama tidak mengizinkan ini sekarang",
     ),
     "agreement-not-active": ("The cooperation agreement is not in force yet", "Perjanjian kerja sama belum berlaku"),
+    "evidence-purged": (
+        "The evidence was deleted when its retention period ended",
+        "Bukti telah dihapus karena masa retensinya berakhir",
+    ),
     "evidence-tampered": ("Stored evidence no longer matches its hash", "Bukti tersimpan tidak cocok dengan hash-nya"),
     "internal-error": ("Internal error", "Kesalahan internal"),
     "unavailable": ("Service unavailable", "Layanan tidak tersedia"),

@@ -16,6 +16,9 @@ class EvidenceBlob(SQLModel, table=True):
     media_type: str = Field(max_length=100)
     uploaded_by_agency_id: uuid.UUID = Field(foreign_key="agency.id", index=True)
     uploaded_at: datetime = Field(sa_type=UTCDateTime)
+    purged_at: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, description="When the retention purge deleted the file; the hash stays"
+    )
 
 
 class EvidenceLink(SQLModel, table=True):

@@ -68,8 +68,8 @@ def upload_evidence(
 @router.get(
     "/{sha256}",
     operation_id="download_evidence",
-    summary="Download evidence; refused if it no longer matches its hash",
-    responses={200: {"content": {"application/octet-stream": {}}}, **problem_responses(401, 403, 404, 409)},
+    summary="Download evidence; refused if it no longer matches its hash (409) or was purged (410)",
+    responses={200: {"content": {"application/octet-stream": {}}}, **problem_responses(401, 403, 404, 409, 410)},
 )
 def download_evidence(
     sha256: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")],

@@ -27,6 +27,10 @@ class EvidenceTampered(ProblemError):
     slug, status = "evidence-tampered", 409
 
 
+class EvidencePurged(ProblemError):
+    slug, status = "evidence-purged", 410
+
+
 class PayloadTooLarge(ProblemError):
     slug, status = "payload-too-large", 413
 
@@ -110,6 +114,8 @@ def readable_blob(session: Session, principal: Principal, sha256: str) -> Eviden
 
 
 def read_verified(settings: Settings, blob: EvidenceBlob) -> bytes:
+    if blob.purged_at is not None:
+        raise EvidencePurged(f"This evidence was deleted by the retention purge at {blob.purged_at.isoformat()}.")
     try:
         data = path_for(settings, blob.sha256).read_bytes()
     except FileNotFoundError as exc:

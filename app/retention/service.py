@@ -21,7 +21,7 @@ from app.core.crypto import derive_key, keyed_hash
 from app.core.idempotency import IdempotencyRecord
 from app.events.models import FeedEvent
 from app.evidence import service as evidence
-from app.evidence.models import EvidenceLink
+from app.evidence.models import EvidenceBlob, EvidenceLink
 from app.reports.models import Report
 
 FINAL_STATES = {CaseStatus.closed, CaseStatus.not_proven, CaseStatus.rejected, CaseStatus.referred_bawaslu}
@@ -55,7 +55,7 @@ def purge(session: Session, settings: Settings, *, now: datetime, dry_run: bool)
         report.cases += 1
         report.case_ids.append(str(case.id))
         if not dry_run:
-            _anonymise_case(session, settings, case, report)
+            _anonymise_case(session, settings, case, report, now)
         else:
             report.reports += len(session.exec(select(Report.id).where(Report.case_id == case.id)).all())
     session.flush()
@@ -66,7 +66,7 @@ def _pseudonym(settings: Settings, identifier: str) -> str:
     return PSEUDONYM_PREFIX + keyed_hash(derive_key(settings.secret_key, "retention-pseudonym"), identifier)[:16]
 
 
-def _anonymise_case(session: Session, settings: Settings, case: CaseFile, report: PurgeReport) -> None:
+def _anonymise_case(session: Session, settings: Settings, case: CaseFile, report: PurgeReport, now: datetime) -> None:
     pseudonym = _pseudonym(settings, case.asn_identifier)
     host_only = "{0.scheme}://{0.netloc}/".format(urlsplit(case.content_url))
     case.asn_identifier, case.content_url, case.dedupe_key = pseudonym, host_only, keyed_hash(b"purged", str(case.id))
@@ -78,7 +78,7 @@ def _anonymise_case(session: Session, settings: Settings, case: CaseFile, report
         r.content_url, r.reporter_identity_sealed, r.reporter_identity_key_id = host_only, None, None
         session.add(r)
         report.idempotency_records += _drop_stored_responses(session, r)
-        report.evidence_files += _delete_evidence(session, settings, r)
+        report.evidence_files += _delete_evidence(session, settings, r, now)
     for change in session.exec(select(CaseStatusChange).where(CaseStatusChange.case_id == case.id)):
         change.reason = REMOVED
         session.add(change)
@@ -101,13 +101,18 @@ def _drop_stored_responses(session: Session, r: Report) -> int:
     return len(stale)
 
 
-def _delete_evidence(session: Session, settings: Settings, r: Report) -> int:
+def _delete_evidence(session: Session, settings: Settings, r: Report, now: datetime) -> int:
+    """Deletes the files; the blob rows keep their hash (what was held stays provable) and say when."""
     deleted = 0
     for link in session.exec(select(EvidenceLink).where(EvidenceLink.report_id == r.id)):
         path: Path = evidence.path_for(settings, link.sha256)
         if path.exists():
             path.unlink()
             deleted += 1
+        blob = session.get(EvidenceBlob, link.sha256)
+        if blob is not None and blob.purged_at is None:
+            blob.purged_at = now
+            session.add(blob)
     return deleted
 
 
@@ -131,4 +136,33 @@ def subject_export(session: Session, *, identifier: str) -> dict[str, Any]:
         "information_requests": rows(InformationRequest),
         "sanctions": rows(SanctionOutcome),
         "events": rows(FeedEvent),
+        "access_trail": access_trail(session, [str(r.id) for r in reports] + [str(c) for c in case_ids]),
     }
+
+
+def access_trail(session: Session, object_ids: list[str]) -> list[dict[str, Any]]:
+    """Who read or changed these records, from the audit log (sealed rows; callers seal first)."""
+    from app.audit import service as audit
+
+    trail: list[dict[str, Any]] = []
+    if not object_ids:
+        return trail
+    after = 0
+    while True:
+        page = audit.search(session, audit.Filters(object_ids=object_ids), after_seq=after, limit=1000)
+        trail += [
+            {
+                "seq": e.seq,
+                "at": e.at.isoformat(),
+                "agency": e.agency,
+                "client_id": e.client_id,
+                "action": e.action,
+                "outcome": e.outcome,
+                "status": e.status,
+                "request_id": e.request_id,
+            }
+            for e in page
+        ]
+        if len(page) < 1000:
+            return trail
+        after = page[-1].seq or after

@@ -64,6 +64,8 @@ class TestRetentionPurge:
         again = retention.purge(world.db, world.settings, now=world.clock.now(), dry_run=False)
         world.db.commit()
         assert again.cases == 0 and dump_database(world) == dump
+        gone = world.client.get(f"/api/v1/evidence/{sha}", headers=world.auth("KASN"))  # the hash stays on record
+        assert gone.status_code == 410 and gone.json()["type"] == "/problems/evidence-purged"
 
 
 class TestSubjectExport:
@@ -74,6 +76,22 @@ class TestSubjectExport:
         assert [c["id"] for c in exported["cases"]] == [case_id]
         assert [h["to_status"] for h in exported["status_history"]] == ["submitted", "screening", "rejected", "closed"]
         assert "Siti" not in str(exported)  # the complainant's identity is not the subject's data
+
+    def test_export_has_the_access_trail(self, world: World) -> None:
+        case_id, _ = closed_case_with_personal_data(world)
+        world.client.get(f"/api/v1/cases/{case_id}", headers=world.auth("BAWASLU"))
+        world.client.get("/api/v1/cases", headers=world.auth("ITJEN"))  # refused: not about this case
+        world.sealed()
+        trail = retention.subject_export(world.db, identifier=NIP)["access_trail"]
+        seen = {(t["agency"], t["action"], t["outcome"]) for t in trail}
+        assert {
+            ("APTIKA", "submit_report", "allowed"),
+            ("KASN", "transition_case", "allowed"),
+            ("BAWASLU", "get_case", "allowed"),
+        } <= seen
+        assert all(t["agency"] != "ITJEN" for t in trail)
+        assert [t["seq"] for t in trail] == sorted(t["seq"] for t in trail)
+        assert NIP not in str(trail)
 
 
 class TestSuccession:
