@@ -48,7 +48,7 @@ def clone_pool(
 def database_url(clone_pool: database.ClonePool, tmp_path: Path) -> Iterator[str]:
     db = clone_pool.take(tmp_path)
     yield db.url
-    database.drop(db)
+    clone_pool.release(db)
 
 
 @pytest.fixture
