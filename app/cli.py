@@ -17,8 +17,7 @@ from app.audit.cli import audit_cli
 from app.auth import clients, keys
 from app.core import migrations
 from app.core.config import get_settings
-from app.core.db import make_engine
-from app.core.operator import clock, fail, transaction
+from app.core.operator import clock, fail, seal_audit_log, transaction
 
 cli = typer.Typer(help="Netral operator CLI", no_args_is_help=True, add_completion=False)
 db_cli = typer.Typer(help="Database schema", no_args_is_help=True)
@@ -311,12 +310,9 @@ def retention_purge(dry_run: Annotated[bool, typer.Option("--dry-run")] = False)
 @subject_cli.command("export")
 def subject_export(nip: Annotated[str, typer.Option(help="NIP or NI PPPK")]) -> None:
     """Everything held about one civil servant, as JSON."""
-    from app.audit import service as audit
     from app.retention import service as retention
 
-    engine = make_engine(get_settings().database_url)
-    audit.seal_pending(engine)  # the access trail includes every read committed so far
-    engine.dispose()
+    seal_audit_log()  # the access trail includes every read committed so far
     with transaction("subject.export", subject_ref=hashlib.sha256(nip.encode()).hexdigest()) as (session, _settings):
         typer.echo(json.dumps(retention.subject_export(session, identifier=nip), indent=2, ensure_ascii=False))
 

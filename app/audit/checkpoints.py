@@ -127,6 +127,15 @@ def make(
     return checkpoint
 
 
+def all_in_order(session: Session) -> list[AuditCheckpoint]:
+    return list(session.exec(select(AuditCheckpoint).order_by(col(AuditCheckpoint.id))))
+
+
+def export_line(checkpoint: AuditCheckpoint) -> str:
+    """One line of a checkpoints file (``--checkpoints``), as the CLI and the API export it."""
+    return json.dumps(as_document(checkpoint), sort_keys=True)
+
+
 def as_document(checkpoint: AuditCheckpoint) -> dict[str, Any]:
     return {
         "id": checkpoint.id,

@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from app.audit import checkpoints, service
-from app.audit.models import AuditCheckpoint, AuditHead
+from app.audit.models import AuditHead
 from app.audit.verify import Report, verify
 from app.core.config import get_settings
 from app.core.db import make_engine
-from app.core.operator import clock, fail, transaction
+from app.core.operator import clock, fail, seal_audit_log, transaction
 
 audit_cli = typer.Typer(help="The audit log: checkpoints, exports, verification", no_args_is_help=True)
 
@@ -72,22 +72,19 @@ def export(
     """Export rows FROM_SEQ..TO_SEQ (default: all) as JSON Lines, for offline verification."""
     count = 0
     objects = {"from_seq": str(from_seq), "to_seq": str(to_seq or "")}
-    engine = make_engine(get_settings().database_url)
-    service.seal_pending(engine)  # everything committed so far joins the chain before it is exported
-    engine.dispose()
+    seal_audit_log()  # everything committed so far joins the chain before it is exported
     with (
         transaction("audit.export", **objects) as (_session, settings),
         _read_session(settings.database_url) as session,
         out.open("w", encoding="utf-8") as handle,
     ):
         # Checkpoints first: the rows read after them reach at least every size they sign.
-        signed = list(session.exec(select(AuditCheckpoint).order_by(col(AuditCheckpoint.id))))
+        signed = checkpoints.all_in_order(session)
         for event in service.iter_events(session, from_seq=from_seq, to_seq=to_seq):
             handle.write(service.export_line(event) + "\n")
             count += 1
         if checkpoints_out is not None:
-            lines = [json.dumps(checkpoints.as_document(c), sort_keys=True) + "\n" for c in signed]
-            checkpoints_out.write_text("".join(lines), encoding="utf-8")
+            checkpoints_out.write_text("".join(checkpoints.export_line(c) + "\n" for c in signed), encoding="utf-8")
     typer.echo(f"exported {count} rows to {out}")
 
 
@@ -124,7 +121,7 @@ def _verify_online(key: Any) -> Report:
     with _read_session(settings.database_url) as session:
         # Head and checkpoints first: rows sealed meanwhile only make the table longer than they say.
         size = session.exec(select(AuditHead.seq).where(AuditHead.id == 1)).one()
-        signed = session.exec(select(AuditCheckpoint).order_by(col(AuditCheckpoint.id)))
+        signed = checkpoints.all_in_order(session)
         cps = [checkpoints.as_document(c) for c in signed]
         report = verify((service.as_export(e) for e in service.iter_events(session)), cps, key)
     if report.ok and size > (report.last_seq or 0):

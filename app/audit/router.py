@@ -1,6 +1,5 @@
 """The auditor's view of the log (``audit:read``), and a reporter's view of who used what it shared."""
 
-import json
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,7 +17,7 @@ from app.auth.scopes import AUDIT_READ, REPORTS_READ
 from app.auth.service import Principal
 from app.core.deps import RuntimeDep, SessionDep
 from app.core.errors import NotFound, problem_responses
-from app.core.pagination import Cursor, decode_cursor, encode_cursor
+from app.core.pagination import Cursor, decode_position, encode_cursor
 from app.reports import service as reports
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -89,15 +88,6 @@ class AccessLogPage(BaseModel):
     next_cursor: str | None
 
 
-def _after(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    (position,) = decode_cursor(cursor, 1)
-    if not isinstance(position, int) or position < 0:
-        decode_cursor("", 1)  # raises the invalid-cursor problem
-    return position  # type: ignore[no-any-return]
-
-
 def _next(rows: list[Any], limit: int, key: str) -> str | None:
     return encode_cursor(getattr(rows[-1], key)) if len(rows) == limit else None
 
@@ -132,7 +122,7 @@ def list_audit_events(
         since=since,
         until=until,
     )
-    rows = service.search(session, filters, after_seq=_after(cursor), limit=limit)
+    rows = service.search(session, filters, after_seq=decode_position(cursor), limit=limit)
     items = [AuditEventOut.model_validate(service.as_export(r)) for r in rows]
     return AuditEventPage(items=items, next_cursor=_next(rows, limit, "seq"))
 
@@ -159,10 +149,10 @@ def export_audit_events(
     until: datetime | None = None,
 ) -> StreamingResponse:
     service.seal(session)
-    low, high = (from_seq or 1, to_seq)
+    low, high = from_seq or 1, to_seq
     if since is not None or until is not None:
         span_low, span_high = service.seq_span(session, since, until)
-        low, high = max(low, span_low), span_high if high is None else min(high, span_high or 0)
+        low, high = max(low, span_low), span_high if high is None else min(high, span_high)
     engine = runtime.engine
 
     def lines() -> Iterator[str]:  # its own session: the request's transaction has committed by now
@@ -183,7 +173,7 @@ def export_audit_events(
 def list_audit_checkpoints(
     principal: Auditor, session: SessionDep, cursor: Cursor = None, limit: AuditLimit = 100
 ) -> CheckpointPage:
-    query = select(AuditCheckpoint).where(col(AuditCheckpoint.id) > _after(cursor))
+    query = select(AuditCheckpoint).where(col(AuditCheckpoint.id) > decode_position(cursor))
     rows = list(session.exec(query.order_by(col(AuditCheckpoint.id)).limit(limit)))
     items = [CheckpointOut.model_validate(checkpoints.as_document(c)) for c in rows]
     return CheckpointPage(items=items, next_cursor=_next(rows, limit, "id"))
@@ -200,8 +190,7 @@ def list_audit_checkpoints(
     },
 )
 def export_audit_checkpoints(principal: Auditor, session: SessionDep) -> StreamingResponse:
-    rows = list(session.exec(select(AuditCheckpoint).order_by(col(AuditCheckpoint.id))))
-    body = "".join(json.dumps(checkpoints.as_document(c), sort_keys=True) + "\n" for c in rows)
+    body = "".join(checkpoints.export_line(c) + "\n" for c in checkpoints.all_in_order(session))
     return StreamingResponse(iter([body]), media_type=JSONL)
 
 
@@ -238,6 +227,6 @@ def get_report_access_log(
     report = reports.get_own(session, principal, report_id)
     service.seal(session)
     filters = service.Filters(object_ids=[str(report.id), str(report.case_id)])
-    rows: list[AuditEvent] = service.search(session, filters, after_seq=_after(cursor), limit=limit)
+    rows: list[AuditEvent] = service.search(session, filters, after_seq=decode_position(cursor), limit=limit)
     items = [AccessLogEntry.model_validate(r, from_attributes=True) for r in rows]
     return AccessLogPage(items=items, next_cursor=_next(rows, limit, "seq"))

@@ -245,7 +245,7 @@ def search(session: Session, filters: Filters, *, after_seq: int = 0, limit: int
     return list(session.exec(query.order_by(col(AuditEvent.seq)).limit(limit)))
 
 
-def seq_span(session: Session, since: datetime | None, until: datetime | None) -> tuple[int, int | None]:
+def seq_span(session: Session, since: datetime | None, until: datetime | None) -> tuple[int, int]:
     """The contiguous run of rows that holds every row timed in [since, until). Rows are chained in commit
     order and timed when their request began, so a time range maps to the smallest verifiable seq range
     around it, not to the exact rows (which may interleave)."""

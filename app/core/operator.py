@@ -39,6 +39,18 @@ def transaction(action: str, **objects: str) -> Iterator[tuple[Session, Settings
         engine.dispose()
 
 
+def seal_audit_log() -> None:
+    """Seal every audit row committed so far (reads and refusals do not wait for theirs), before a command
+    reads the log."""
+    from app.audit import service as audit
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        audit.seal_pending(engine)
+    finally:
+        engine.dispose()
+
+
 def _seal(engine: Engine, event_id: int) -> None:
     from app.audit import service as audit
 

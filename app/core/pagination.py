@@ -33,6 +33,16 @@ def decode_cursor(cursor: str, arity: int, name: str = "cursor") -> list[Any]:
     return position
 
 
+def decode_position(cursor: str | None, name: str = "cursor") -> int:
+    """A cursor that holds one non-negative integer position (feed position, audit seq); 0 when absent."""
+    if not cursor:
+        return 0
+    (position,) = decode_cursor(cursor, 1, name=name)
+    if not isinstance(position, int) or isinstance(position, bool) or position < 0:
+        decode_cursor("", 1, name=name)  # raises the invalid-cursor problem
+    return position
+
+
 def encode_time_id(at: datetime, row_id: uuid.UUID) -> str:
     return encode_cursor(at.isoformat(), str(row_id))
 

@@ -11,7 +11,7 @@ from app.auth.scopes import AUDIT_READ, CASES_READ, REPORTS_READ
 from app.auth.service import Principal
 from app.core.deps import SessionDep
 from app.core.errors import problem_responses
-from app.core.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from app.core.pagination import Cursor, Limit, decode_position, encode_cursor
 from app.events import service
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -53,9 +53,7 @@ def list_events(
     after: Cursor = None,
     limit: Limit = 100,
 ) -> EventPage:
-    position = decode_cursor(after, 1, name="after")[0] if after else 0
-    if not isinstance(position, int) or position < 0:
-        decode_cursor("", 1, name="after")  # raises the invalid-cursor problem
+    position = decode_position(after, name="after")
     rows = service.page(session, principal, after=position, limit=limit)
     last = rows[-1].position if rows else position
     audit.note(session, "case_ids", [r.case_id for r in rows])
