@@ -1,6 +1,5 @@
 """``netral``: the operator's command line. Every action runs in one transaction."""
 
-import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,9 +14,11 @@ from app.agreements import service as agreements_service
 from app.agreements.models import Agreement
 from app.audit.cli import audit_cli
 from app.auth import clients, keys
+from app.cases import routing
 from app.core import migrations
 from app.core.config import get_settings
-from app.core.operator import clock, fail, seal_audit_log, transaction
+from app.operator import clock, fail, seal_audit_log, transaction
+from app.succession import service as succession
 
 cli = typer.Typer(help="Netral operator CLI", no_args_is_help=True, add_completion=False)
 db_cli = typer.Typer(help="Database schema", no_args_is_help=True)
@@ -111,13 +112,14 @@ def agencies_transfer_role(
     source: Annotated[str, typer.Option("--from")],
     successor: Annotated[str, typer.Option("--to")],
 ) -> None:
-    """Move a role (e.g. case_authority, KASN → BKN); effective on the next request."""
+    """Succession: move a role (e.g. case_authority, KASN → BKN), the agreements and the custody of open
+    cases, in one audited transaction; effective on the next request."""
     with transaction("agencies.transfer-role", role=role.value, source=source, successor=successor) as (
         session,
         _settings,
     ):
         try:
-            agencies.transfer_role(
+            done = succession.transfer_role(
                 session,
                 role=role,
                 source=agencies.require_by_code(session, source),
@@ -126,7 +128,9 @@ def agencies_transfer_role(
             )
         except agencies.AgencyError as exc:
             fail(str(exc))
-    typer.echo(f"role {role.value} moved from {source.upper()} to {successor.upper()}")
+    typer.echo(f"role {role.value} moved from {done.source} to {done.successor}")
+    typer.echo(f"agreements joined by {done.successor}: {', '.join(done.agreements_joined) or 'none (party already)'}")
+    typer.echo(f"open cases moved into {done.successor}'s custody: {len(done.cases_moved)}")
 
 
 # ---- clients ----
@@ -214,6 +218,7 @@ def keys_list() -> None:
 
 @agreements_cli.command("show")
 def agreements_show() -> None:
+    """Agreements, their state and parties, and any case-routing problem (exit 1 when there is one)."""
     from sqlmodel import select
 
     with transaction("agreements.show") as (session, _settings):
@@ -225,6 +230,26 @@ def agreements_show() -> None:
                 f"{a.code:<24} {state:<10} {a.valid_from:%Y-%m-%d %H:%M%z} → {a.valid_until:%Y-%m-%d %H:%M%z}"
                 f" wind-down {a.wind_down_days}d, retention {a.retention_days}d{demo_mark}"
             )
+            typer.echo(f"{'':<24} parties: {', '.join(agreements_service.party_codes(session, a)) or '-'}")
+        problems = routing.problems(session, now=now)
+    for problem in problems:
+        typer.secho(f"routing problem: {problem}", fg=typer.colors.RED, err=True)
+    if problems:
+        raise typer.Exit(code=1)
+
+
+@agreements_cli.command("add-party")
+def agreements_add_party(code: str, agency: Annotated[str, typer.Option(help="agency code")]) -> None:
+    """Make an agency a party to an agreement (e.g. one created after the agreement was recorded)."""
+    with transaction("agreements.add-party", code=code, agency=agency) as (session, _settings):
+        try:
+            agreements_service.add_party(session, agreement_code=code, agency=agencies.require_by_code(session, agency))
+        except (agencies.AgencyError, agreements_service.AgreementError) as exc:
+            fail(str(exc))
+        problems = routing.problems(session, now=clock.now())
+    typer.echo(f"{agency.upper()} is a party to {code}")
+    for problem in problems:
+        typer.secho(f"routing problem: {problem}", fg=typer.colors.RED, err=True)
 
 
 @agreements_cli.command("create")
@@ -294,12 +319,16 @@ cli.add_typer(subject_cli, name="subject")
 
 @retention_cli.command("purge")
 def retention_purge(dry_run: Annotated[bool, typer.Option("--dry-run")] = False) -> None:
-    """Anonymise closed cases whose agreement's retention period has ended; idempotent."""
+    """Close administratively the open cases no agreement lets anyone work on any more (reason recorded), then
+    anonymise closed cases whose agreement's retention period has ended; idempotent."""
     from app.retention import service as retention
 
     with transaction("retention.purge") as (session, settings):
         result = retention.purge(session, settings, now=clock.now(), dry_run=dry_run)
-        session.info["audit_objects"].update(dry_run=str(dry_run), cases=str(result.cases), reports=str(result.reports))
+        session.info["audit_objects"].update(
+            dry_run=str(dry_run), closed=str(result.closed), cases=str(result.cases), reports=str(result.reports)
+        )
+    typer.echo(f"{'would close' if dry_run else 'closed'} administratively: {result.closed} open case(s)")
     prefix = "would purge" if dry_run else "purged"
     typer.echo(
         f"{prefix}: {result.cases} case(s), {result.reports} report(s), "
@@ -313,8 +342,16 @@ def subject_export(nip: Annotated[str, typer.Option(help="NIP or NI PPPK")]) -> 
     from app.retention import service as retention
 
     seal_audit_log()  # the access trail includes every read committed so far
-    with transaction("subject.export", subject_ref=hashlib.sha256(nip.encode()).hexdigest()) as (session, _settings):
-        typer.echo(json.dumps(retention.subject_export(session, identifier=nip), indent=2, ensure_ascii=False))
+    # The audit row names the person by a keyed pseudonym (never an unkeyed hash of the NIP, which anyone could
+    # reverse by enumerating NIPs) and by the ids of the reports and cases it covered.
+    with transaction("subject.export") as (session, settings):
+        exported = retention.subject_export(session, identifier=nip)
+        session.info["audit_objects"].update(
+            subject_ref=retention.subject_pseudonym(settings, nip),
+            report_ids=[r["id"] for r in exported["reports"]],
+            case_ids=[c["id"] for c in exported["cases"]],
+        )
+        typer.echo(json.dumps(exported, indent=2, ensure_ascii=False))
 
 
 def _aware(value: datetime) -> datetime:

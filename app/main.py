@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         await audit_refusal(request, exc.status)
         return oauth_error_response(exc)
 
-    app.add_middleware(AdmissionMiddleware, limit=(settings or Settings.model_construct()).max_concurrent_requests)
+    app.add_middleware(AdmissionMiddleware, limit=lambda: app.state.runtime.get().settings.max_concurrent_requests)
     app.add_middleware(RequestIdMiddleware)
     for router in (
         oauth_router,

@@ -102,8 +102,11 @@ def world(app: FastAPI, db: Session, settings: Settings, clock: FrozenClock, cli
 
 
 @pytest.fixture
-def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator:  # type: ignore[type-arg]
-    """The operator CLI (`netral …`) on the test's own database: ``run("audit", "verify") -> (code, output)``."""
+def run(database_url: str, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch) -> Iterator:  # type: ignore[type-arg]
+    """The operator CLI (`netral …`) on the test's own database and the test's clock:
+    ``run("audit", "verify") -> (code, output)``."""
+    for module in ("app.operator", "app.cli", "app.audit.cli"):
+        monkeypatch.setattr(f"{module}.clock", clock)
     monkeypatch.setenv("NETRAL_DATABASE_URL", database_url)
     monkeypatch.setenv("NETRAL_SECRET_KEY", TEST_SECRET_KEY)
     monkeypatch.setenv("NETRAL_AUDIT_SIGNING_KEY", TEST_AUDIT_SIGNING_KEY)
@@ -116,3 +119,12 @@ def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator:  # type
 
     yield invoke
     get_settings.cache_clear()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if database.BACKEND == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs the real PostgreSQL server (NETRAL_TEST_BACKEND=postgresql)")
+    for item in items:
+        if "postgresql_only" in item.keywords:
+            item.add_marker(skip)

@@ -132,3 +132,44 @@ def test_feed_delivers_every_event_exactly_once_under_concurrent_writers(world: 
     assert (
         len(stored) >= 60 + 53
     )  # each report: received (+ linked when it joined one of the 7 cases) + new cases' status
+
+
+@pytest.mark.postgresql_only
+def test_batch_racing_single_reports_on_the_same_content_loses_no_event(world: World, live_url: str) -> None:
+    """A batch opens cases while single reports on the same NIP and URL race it: every committed report has
+    its ``report.received`` event, every new case its ``case.status_changed``, positions have no gaps, and no
+    request answers 500 (the dedupe savepoint once took the batch's pending events down with it)."""
+    headers = world.auth("APTIKA")
+    statuses: list[int] = []
+
+    def post(path: str, body: Any, key: str) -> None:
+        response = httpx.post(
+            f"{live_url}/api/v1/{path}", json=body, headers={**headers, "Idempotency-Key": key}, timeout=60
+        )
+        statuses.append(response.status_code)
+
+    for rnd in range(12):
+        urls = [f"https://x.com/race/status/{rnd}-{i}" for i in range(3)]
+        batch = {"items": [report_payload(f"B{rnd}-{i}", content_url=url) for i, url in enumerate(urls)]}
+        singles = [
+            ("reports", report_payload(f"S{rnd}-{i}", content_url=urls[i % 3]), f"s{rnd}-{i}") for i in range(6)
+        ]
+        barrier = threading.Barrier(7)
+
+        def go(job: tuple[str, Any, str]) -> None:
+            barrier.wait()
+            post(*job)
+
+        with ThreadPoolExecutor(max_workers=7) as pool:
+            list(pool.map(go, [("reports:batch", batch, f"batch-{rnd}"), *singles]))
+    assert 500 not in statuses, statuses
+    assert set(statuses) <= {201}, statuses
+    world.db.rollback()
+    events = list(world.db.exec(select(FeedEvent).order_by(FeedEvent.position)))
+    assert [e.position for e in events] == list(range(1, len(events) + 1))
+    received = {e.report_id for e in events if e.kind == "report.received"}
+    reports = list(world.db.exec(select(Report)))
+    assert len(reports) == 12 * 9
+    assert {r.id for r in reports} == received
+    opened = {e.case_id for e in events if e.kind == "case.status_changed" and e.data.get("to_status") == "submitted"}
+    assert opened == set(world.db.exec(select(CaseFile.id)))

@@ -1,18 +1,12 @@
 import uuid
 from datetime import datetime
-from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
+from app.access.roles import Role
 from app.core.db import UTCDateTime
 
-
-class Role(StrEnum):
-    reporter = "reporter"
-    case_authority = "case_authority"
-    observer = "observer"
-    auditor = "auditor"
-    operator = "operator"
+__all__ = ["Agency", "AgencyRole", "Role"]
 
 
 class Agency(SQLModel, table=True):

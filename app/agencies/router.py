@@ -5,8 +5,9 @@ from app.agencies.models import Agency
 from app.agencies.schemas import AgreementNow, AgreementSummary, ExtensionOut, Me
 from app.agreements.service import AgreementStatus
 from app.auth.deps import AnyPrincipal
-from app.core.deps import NowDep, SessionDep
+from app.core.deps import NowDep
 from app.core.errors import problem_responses
+from app.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 

@@ -4,7 +4,6 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from app.agencies.models import Agency, AgencyRole, Role
-from app.agreements import service as agreements
 
 
 class AgencyError(ValueError):
@@ -34,14 +33,14 @@ def create(session: Session, *, code: str, name: str, roles: list[Role], now: da
     return agency
 
 
-def _current(now: datetime):  # type: ignore[no-untyped-def]
+def current(now: datetime):  # type: ignore[no-untyped-def]
     return (col(AgencyRole.valid_from) <= now) & or_(
         col(AgencyRole.valid_until).is_(None), col(AgencyRole.valid_until) > now
     )
 
 
 def current_roles(session: Session, *, agency_id: object, now: datetime) -> set[str]:
-    query = select(AgencyRole.role).where(AgencyRole.agency_id == agency_id, _current(now))
+    query = select(AgencyRole.role).where(AgencyRole.agency_id == agency_id, current(now))
     return set(session.exec(query))
 
 
@@ -49,27 +48,9 @@ def holders_of(session: Session, *, role: Role, now: datetime) -> list[Agency]:
     query = (
         select(Agency)
         .join(AgencyRole, col(AgencyRole.agency_id) == col(Agency.id))
-        .where(AgencyRole.role == role.value, _current(now))
+        .where(AgencyRole.role == role.value, current(now))
     )
     return list(session.exec(query))
-
-
-def transfer_role(session: Session, *, role: Role, source: Agency, successor: Agency, now: datetime) -> None:
-    """Close the source's role and open it for the successor, both at ``now``: the next request of either
-    agency sees the change, tokens already issued included (scopes are re-checked per request). The
-    successor also becomes party to the source's agreements."""
-    held = session.exec(
-        select(AgencyRole).where(AgencyRole.agency_id == source.id, AgencyRole.role == role.value, _current(now))
-    ).all()
-    if not held:
-        raise AgencyError(f"{source.code} does not hold the role {role.value}")
-    for row in held:
-        row.valid_until = now
-        session.add(row)
-    if role.value not in current_roles(session, agency_id=successor.id, now=now):
-        session.add(AgencyRole(agency_id=successor.id, role=role.value, valid_from=now))
-    agreements.inherit_parties(session, source_id=source.id, successor_id=successor.id)
-    session.flush()
 
 
 def list_all(session: Session, *, now: datetime) -> list[tuple[Agency, set[str]]]:

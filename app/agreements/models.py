@@ -1,9 +1,19 @@
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime
+
+
+class AgreementState(StrEnum):
+    none = "none"  # the agency is party to no agreement
+    pending = "pending"  # before valid_from
+    active = "active"
+    wind_down = "wind_down"  # valid_until .. + wind_down_days
+    expired = "expired"  # .. + retention_days
+    purged = "purged"  # after retention: personal data is purged
 
 
 class Agreement(SQLModel, table=True):

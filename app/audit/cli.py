@@ -15,7 +15,7 @@ from app.audit.models import AuditHead
 from app.audit.verify import Report, verify
 from app.core.config import get_settings
 from app.core.db import make_engine
-from app.core.operator import clock, fail, seal_audit_log, transaction
+from app.operator import clock, fail, seal_audit_log, transaction
 
 audit_cli = typer.Typer(help="The audit log: checkpoints, exports, verification", no_args_is_help=True)
 

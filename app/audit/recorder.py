@@ -1,7 +1,7 @@
 """Where a request's principal, transaction and outcome meet the audit log.
 
 - A request that succeeds: its row is appended in the request's own transaction, just before commit
-  (``app.core.deps.get_session``), so the change and its record commit together; after the commit a write
+  (``app.unit_of_work.get_session``), so the change and its record commit together; after the commit a write
   waits for its row's seal and answers with the receipt (``receipt``).
 - A request that is refused or fails: the error handlers append its row in a transaction of its own, after
   the request's work was rolled back; it is sealed like a read's row, without waiting.

@@ -10,15 +10,16 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from app.access.policy import Principal
 from app.audit import checkpoints, service
 from app.audit.models import AuditCheckpoint, AuditEvent
 from app.auth.deps import requires
 from app.auth.scopes import AUDIT_READ, REPORTS_READ
-from app.auth.service import Principal
-from app.core.deps import RuntimeDep, SessionDep
+from app.core.deps import RuntimeDep
 from app.core.errors import NotFound, problem_responses
 from app.core.pagination import Cursor, decode_position, encode_cursor
 from app.reports import service as reports
+from app.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 

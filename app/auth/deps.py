@@ -8,13 +8,15 @@ from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
 
-from app.agreements.service import AgreementState
+from app.access import policy
+from app.access.policy import Principal
+from app.agreements.models import AgreementState
 from app.auth import service
 from app.auth.jwt_guard import JWTRejected
 from app.auth.scopes import ALL_SCOPES
-from app.auth.service import Principal
-from app.core.deps import NowDep, SessionDep, SettingsDep
-from app.core.errors import AgreementExpired, InsufficientScope, InvalidToken, Unauthorized
+from app.core.deps import NowDep, SettingsDep
+from app.core.errors import InsufficientScope, InvalidToken, Unauthorized
+from app.unit_of_work import SessionDep
 
 oauth2_scheme = OAuth2(
     flows=OAuthFlows(
@@ -53,7 +55,7 @@ def get_principal(
     note_agreement(request, principal, now)
     missing = [s for s in security_scopes.scopes if s not in principal.scopes]
     if missing and all(s in principal.scopes_before_agreement for s in missing):
-        raise agreement_refusal(principal)
+        raise policy.refusal(principal.agreement)
     if missing:
         needed = " ".join(security_scopes.scopes)
         raise InsufficientScope(
@@ -61,16 +63,6 @@ def get_principal(
             headers={"WWW-Authenticate": f'Bearer realm="netral", error="insufficient_scope", scope="{needed}"'},
         )
     return principal
-
-
-def agreement_refusal(principal: Principal) -> AgreementExpired:
-    status = principal.agreement
-    if status.state in (AgreementState.pending, AgreementState.none):
-        return AgreementExpired(
-            "No cooperation agreement is in force for your agency yet.", slug="agreement-not-active"
-        )
-    until = status.agreement.valid_until.isoformat() if status.agreement else "?"
-    return AgreementExpired(f"The agreement is {status.state.value} (valid until {until}); it no longer allows this.")
 
 
 SUNSET_WARNING_DAYS = 30

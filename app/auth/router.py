@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse, Response
 from app.auth import keys, service
 from app.auth.schemas import JWKS, OAuthErrorResponse, TokenResponse
 from app.auth.service import ASSERTION_TYPE, Credentials, OAuthError
-from app.core.deps import NowDep, RuntimeDep, SessionDep, SettingsDep
+from app.core.deps import NowDep, RuntimeDep, SettingsDep
+from app.unit_of_work import SessionDep
 
 router = APIRouter(tags=["oauth"])
 

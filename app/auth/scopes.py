@@ -1,29 +1,29 @@
-"""Which scopes each role allows. A client gets only scopes its agency's current roles allow."""
+"""Scope names, re-exported from the access policy (``app.access.roles``), where roles and scopes are defined."""
 
-from app.agencies.models import Role
+from app.access.roles import (
+    ADMIN,
+    ALL_SCOPES,
+    AUDIT_READ,
+    CASES_READ,
+    CASES_WRITE,
+    IDENTITY_READ,
+    REPORTS_READ,
+    REPORTS_WRITE,
+    ROLE_SCOPES,
+    SANCTIONS_WRITE,
+    scopes_for_roles,
+)
 
-REPORTS_WRITE = "reports:write"
-REPORTS_READ = "reports:read"
-CASES_READ = "cases:read"
-CASES_WRITE = "cases:write"
-SANCTIONS_WRITE = "sanctions:write"
-IDENTITY_READ = "identity:read"
-AUDIT_READ = "audit:read"
-ADMIN = "admin"
-
-ALL_SCOPES = (REPORTS_WRITE, REPORTS_READ, CASES_READ, CASES_WRITE, SANCTIONS_WRITE, IDENTITY_READ, AUDIT_READ, ADMIN)
-
-ROLE_SCOPES: dict[Role, frozenset[str]] = {
-    Role.reporter: frozenset({REPORTS_WRITE, REPORTS_READ}),
-    Role.case_authority: frozenset({CASES_READ, CASES_WRITE, SANCTIONS_WRITE, IDENTITY_READ}),
-    Role.observer: frozenset({CASES_READ}),
-    Role.auditor: frozenset({AUDIT_READ}),
-    Role.operator: frozenset({ADMIN}),
-}
-
-
-def scopes_for_roles(roles: set[str] | frozenset[str]) -> frozenset[str]:
-    allowed: set[str] = set()
-    for role in roles:
-        allowed |= ROLE_SCOPES.get(Role(role), frozenset())
-    return frozenset(allowed)
+__all__ = [
+    "ADMIN",
+    "ALL_SCOPES",
+    "AUDIT_READ",
+    "CASES_READ",
+    "CASES_WRITE",
+    "IDENTITY_READ",
+    "REPORTS_READ",
+    "REPORTS_WRITE",
+    "ROLE_SCOPES",
+    "SANCTIONS_WRITE",
+    "scopes_for_roles",
+]

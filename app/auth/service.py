@@ -3,17 +3,19 @@ RFC 9068 access tokens, RFC 7009 revocation, and the per-request principal."""
 
 import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from jose.utils import base64url_decode
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, delete
+from sqlmodel import Session, col, delete, select
 
+from app.access.policy import Principal
 from app.agencies import service as agencies
 from app.agencies.models import Agency
 from app.agreements import service as agreements
+from app.agreements.models import Agreement, AgreementState
 from app.auth import clients, keys
 from app.auth.jwt_guard import (
     ACCESS_TOKEN_TYP,
@@ -37,22 +39,6 @@ class OAuthError(Exception):
     def __init__(self, error: str, description: str, status: int = 400) -> None:
         super().__init__(description)
         self.error, self.description, self.status = error, description, status
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling, as of this request: the token's claims checked against the client's and the
-    agency's state *now*, so disabling a client or moving a role bites on the very next request."""
-
-    client_id: str
-    agency_id: Any
-    agency_code: str
-    roles: frozenset[str]
-    scopes: frozenset[str]
-    scopes_before_agreement: frozenset[str]  # what token, client and roles allow, before the agreement clock
-    token_id: str
-    token_expires_at: datetime
-    agreement: agreements.AgreementStatus = field(compare=False)
 
 
 # ---- client authentication -------------------------------------------------------------------------------
@@ -155,7 +141,26 @@ class IssuedToken:
 def grantable_scopes(session: Session, client: ApiClient, *, now: datetime) -> frozenset[str]:
     roles = agencies.current_roles(session, agency_id=client.agency_id, now=now)
     status = agreements.governing(session, agency_id=client.agency_id, now=now)
-    return frozenset(client.scopes) & scopes_for_roles(roles) & agreements.scopes_allowed(status)
+    granted = frozenset(client.scopes) & scopes_for_roles(roles) & status.scopes()
+    if status.state == AgreementState.none and granted != frozenset(client.scopes) & scopes_for_roles(roles):
+        raise OAuthError("invalid_scope", _no_agreement_hint(session, client, now=now))
+    return granted
+
+
+def _no_agreement_hint(session: Session, client: ApiClient, *, now: datetime) -> str:
+    """Names what is missing: the client's agency is party to no agreement, and which agreements exist."""
+    agency = session.get(Agency, client.agency_id)
+    code = agency.code if agency else "?"
+    in_force = [
+        a.code
+        for a in session.exec(select(Agreement).order_by(col(Agreement.valid_from)))
+        if agreements.state_of(a, now) in (AgreementState.active, AgreementState.wind_down)
+    ]
+    listed = ", ".join(in_force) or "none"
+    return (
+        f"agency {code} is not a party to any agreement (in force: {listed}); the operator adds it with "
+        f"`netral agreements add-party <AGREEMENT> --agency {code}`"
+    )
 
 
 def issue_token(
@@ -243,7 +248,7 @@ def resolve_principal(session: Session, token: str, *, settings: Settings, now: 
         agency_id=agency.id,
         agency_code=agency.code,
         roles=roles,
-        scopes=by_roles & agreements.scopes_allowed(status),
+        scopes=by_roles & status.scopes(),
         scopes_before_agreement=by_roles,
         token_id=claims["jti"],
         token_expires_at=datetime.fromtimestamp(claims["exp"], tz=now.tzinfo),

@@ -57,12 +57,15 @@ class CaseStatusChange(SQLModel, table=True):
 
 
 class InformationRequest(SQLModel, table=True):
-    """The case authority asks the reporter for information or content verification."""
+    """The case authority asks the reporter of one report for information or content verification; only that
+    reporter's agency sees and answers it (other reporters on the same case do not)."""
 
     __tablename__ = "information_request"
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     case_id: uuid.UUID = Field(foreign_key="case_file.id", index=True)
+    report_id: uuid.UUID = Field(foreign_key="report.id", description="the report it asks about")
+    addressed_agency_id: uuid.UUID = Field(foreign_key="agency.id", index=True)
     question: str = Field(max_length=4000)
     requested_by_agency_id: uuid.UUID = Field(foreign_key="agency.id")
     requested_at: datetime = Field(sa_type=UTCDateTime)

@@ -6,10 +6,11 @@ from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
+from app.access import policy
+from app.access.policy import Action, Principal
 from app.agencies.models import Agency
 from app.auth.deps import requires
 from app.auth.scopes import CASES_READ, CASES_WRITE, IDENTITY_READ, SANCTIONS_WRITE
-from app.auth.service import Principal
 from app.cases import service, views
 from app.cases.models import CaseFile, CaseStatus, CaseStatusChange
 from app.cases.schemas import (
@@ -26,13 +27,14 @@ from app.cases.schemas import (
     TransitionIn,
 )
 from app.core import idempotency
-from app.core.deps import NowDep, SessionDep, SettingsDep
+from app.core.deps import NowDep, SettingsDep
 from app.core.errors import NotFound, PreconditionFailed, PreconditionRequired, problem_responses
 from app.core.pagination import Cursor, Limit, decode_time_id, encode_time_id
 from app.reports import identity
 from app.reports.models import Report
 from app.reports.schemas import Platform, SanctionOut, ViolationCode
 from app.reports.service import sanction_out
+from app.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -113,7 +115,7 @@ def list_cases(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> CasePageForAuthority | CasePageForObserver:
-    query = service.readable(principal)
+    query = policy.cases_readable(principal)
     if status:
         query = query.where(col(CaseFile.status).in_([s.value for s in status]))
     if category:
@@ -144,7 +146,7 @@ def list_cases(
     cases = list(session.exec(query.order_by(col(CaseFile.opened_at), col(CaseFile.id)).limit(limit)))
     items = views.render(session, principal, cases, now=now, follow_up_days=settings.ppk_follow_up_days)
     next_cursor = encode_time_id(cases[-1].opened_at, cases[-1].id) if len(cases) == limit else None
-    page = CasePageForAuthority if views.is_authority(principal) else CasePageForObserver
+    page = CasePageForAuthority if policy.sees_authority_view(principal) else CasePageForObserver
     return page(items=items, next_cursor=next_cursor)  # type: ignore[arg-type]
 
 
@@ -245,6 +247,7 @@ def request_information(
         session,
         case,
         question=payload.question,
+        report_id=payload.report_id,
         expected_version=expected_version(case, if_match),
         principal=principal,
         now=now,
@@ -270,7 +273,7 @@ def record_sanction(
     key: idempotency.OptionalIdempotencyKey = None,
 ):  # type: ignore[no-untyped-def]
     def produce() -> tuple[int, dict]:  # type: ignore[type-arg]
-        case = service.get_in_custody(session, principal, case_id)
+        case = service.get_in_custody(session, principal, case_id, action=Action.record_sanction)
         outcome = service.record_sanction(session, case, fields=payload.model_dump(), principal=principal, now=now)
         return 201, sanction_out(outcome).model_dump(mode="json")
 
@@ -295,7 +298,8 @@ def record_sanction(
 def read_reporter_identity(
     case_id: uuid.UUID, report_id: uuid.UUID, principal: IdentityReader, session: SessionDep, settings: SettingsDep
 ) -> ReporterIdentityOut:
-    service.get_readable(session, principal, case_id)
+    case = service.get_readable(session, principal, case_id)
+    policy.require(principal, Action.read_reporter_identity, region_code=case.region_code)
     report = session.exec(select(Report).where(Report.id == report_id, Report.case_id == case_id)).first()
     if report is None or report.reporter_identity_sealed is None or report.reporter_identity_key_id is None:
         raise NotFound("No reporter identity is held for this report.")

@@ -38,6 +38,7 @@ class ReportInCaseForAuthority(ReportInCase):
 
 class InformationRequestInCase(BaseModel):
     id: uuid.UUID
+    report_id: uuid.UUID = Field(description="The report asked about; its reporter is the one asked")
     question: str
     requested_at: dt.datetime
     answered_at: dt.datetime | None
@@ -100,6 +101,11 @@ class HistoryOut(BaseModel):
 
 class InformationRequestIn(Strict):
     question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    report_id: uuid.UUID | None = Field(
+        None,
+        description="The report asked about: its reporter alone sees and answers the request. Default: the "
+        "report that opened the case.",
+    )
 
 
 class SanctionIn(Strict):

@@ -8,13 +8,11 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.agencies import service as agencies
-from app.agencies.models import Role
-from app.auth.service import Principal
+from app.access import policy
+from app.access.policy import Action, Principal
 from app.cases.models import CaseFile, CaseStatus, CaseStatusChange, InformationRequest, SanctionOutcome
 from app.catalogues.data import SANCTIONS_BY_CODE, SANCTIONS_VERSION
 from app.core.errors import (
-    AgreementExpired,
     Conflict,
     FieldError,
     NotFound,
@@ -23,6 +21,7 @@ from app.core.errors import (
     ValidationProblem,
 )
 from app.events import service as events
+from app.reports.models import Report
 
 S = CaseStatus
 ALLOWED_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
@@ -41,7 +40,7 @@ ALLOWED_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
 # Moves that belong to the information-request exchange, not to the transitions endpoint.
 VIA_INFORMATION_REQUEST = {(S.screening, S.needs_info), (S.needs_info, S.screening)}
 SANCTION_STATES = frozenset({S.recommendation_issued, S.sanction_reported})
-OPEN_STATES = frozenset(set(S) - {S.closed, S.not_proven, S.rejected, S.referred_bawaslu})
+OPEN_STATES = policy.OPEN_STATES
 
 
 class InvalidTransition(ProblemError):
@@ -50,13 +49,6 @@ class InvalidTransition(ProblemError):
 
 def dedupe_key(asn_identifier: str, content_url: str) -> str:
     return hashlib.sha256(f"{asn_identifier}\n{content_url}".encode()).hexdigest()
-
-
-def current_custodian(session: Session, now: datetime) -> uuid.UUID:
-    holders = agencies.holders_of(session, role=Role.case_authority, now=now)
-    if not holders:
-        raise Conflict("No agency holds the case_authority role; reports cannot be accepted.")
-    return holders[0].id
 
 
 def open_or_join(session: Session, *, key: str, new_case: CaseFile) -> tuple[CaseFile, bool]:
@@ -98,16 +90,38 @@ def record_status(
     )
 
 
-def readable(principal: Principal):  # type: ignore[no-untyped-def]
-    """Cases the caller may read: the case authority and observers read all cases."""
-    query = select(CaseFile)
-    if principal.roles & {"case_authority", "observer"}:
-        return query
-    return query.where(col(CaseFile.id).is_(None))
+ADMINISTRATIVE_CLOSURE = "administrative closure"
+
+
+def close_administratively(session: Session, case: CaseFile, *, reason: str, now: datetime) -> None:
+    """The end of the data's life: a case still open when its agreement no longer allows work on it is closed
+    by the service, with the reason on record (actor: the custodian agency, client ``operator``), so it is
+    purged with the rest instead of outliving its purpose."""
+    from_status = case.status
+    bump(
+        session,
+        case,
+        expected_version=case.version,
+        values={"status": S.closed.value, "closed_at": now, "updated_at": now},
+    )
+    session.add(
+        CaseStatusChange(
+            case_id=case.id,
+            from_status=from_status,
+            to_status=S.closed.value,
+            reason=reason,
+            actor_agency_id=case.custodian_agency_id,
+            actor_client_id="operator",
+            at=now,
+        )
+    )
+    events.record(
+        session, "case.status_changed", case_id=case.id, now=now, from_status=from_status, to_status=S.closed.value
+    )
 
 
 def get_readable(session: Session, principal: Principal, case_id: uuid.UUID) -> CaseFile:
-    case = session.exec(readable(principal).where(CaseFile.id == case_id)).first()
+    case = session.exec(policy.cases_readable(principal).where(CaseFile.id == case_id)).first()
     if case is None:
         raise NotFound("No such case.")
     return case
@@ -119,14 +133,13 @@ def get_case(session: Session, case_id: uuid.UUID) -> CaseFile:
     return case
 
 
-def get_in_custody(session: Session, principal: Principal, case_id: uuid.UUID) -> CaseFile:
-    """Only the custodian agency works on a case, and only while the agreement (or its extension for the
-    case's region) allows; to anyone else the case does not exist (404)."""
-    case = session.get(CaseFile, case_id)
-    if case is None or case.custodian_agency_id != principal.agency_id:
-        raise NotFound("No such case in your custody.")
-    if not principal.agreement.case_work_open(case.region_code):
-        raise AgreementExpired(f"The agreement no longer allows work on cases in region {case.region_code}.")
+def get_in_custody(
+    session: Session, principal: Principal, case_id: uuid.UUID, *, action: Action = Action.work_case
+) -> CaseFile:
+    """Only the custodian agency works on a case (404 to anyone else), and only while the agreement (or its
+    extension for the case's region) allows ``action``."""
+    case = policy.in_custody(principal, session.get(CaseFile, case_id))
+    policy.require(principal, action, region_code=case.region_code)
     return case
 
 
@@ -191,8 +204,16 @@ def is_overdue(case: CaseFile, *, now: datetime, follow_up_days: int) -> bool:
 
 
 def request_information(
-    session: Session, case: CaseFile, *, question: str, expected_version: int, principal: Principal, now: datetime
+    session: Session,
+    case: CaseFile,
+    *,
+    question: str,
+    report_id: uuid.UUID | None,
+    expected_version: int,
+    principal: Principal,
+    now: datetime,
 ) -> InformationRequest:
+    report = _report_asked_about(session, case, report_id)
     transition(
         session,
         case,
@@ -204,12 +225,32 @@ def request_information(
         via_information_request=True,
     )
     info = InformationRequest(
-        case_id=case.id, question=question, requested_by_agency_id=principal.agency_id, requested_at=now
+        case_id=case.id,
+        report_id=report.id,
+        addressed_agency_id=report.agency_id,
+        question=question,
+        requested_by_agency_id=principal.agency_id,
+        requested_at=now,
     )
     session.add(info)
     session.flush()
-    events.record(session, "case.information_requested", case_id=case.id, now=now, information_request_id=info.id)
+    events.record(
+        session, "case.information_requested", case_id=case.id, report=report, now=now, information_request_id=info.id
+    )
     return info
+
+
+def _report_asked_about(session: Session, case: CaseFile, report_id: uuid.UUID | None) -> Report:
+    query = select(Report).where(Report.case_id == case.id)
+    if report_id is not None:
+        query = query.where(Report.id == report_id)
+    report = session.exec(query.order_by(col(Report.received_at), col(Report.id))).first()
+    if report is None:
+        raise ValidationProblem(
+            "That report is not on this case.",
+            errors=[FieldError(pointer="/body/report_id", detail="not on this case")],
+        )
+    return report
 
 
 def answer_information(
@@ -231,7 +272,10 @@ def answer_information(
         now=now,
         via_information_request=True,
     )
-    events.record(session, "case.information_answered", case_id=case.id, now=now, information_request_id=info.id)
+    report = session.get(Report, info.report_id)
+    events.record(
+        session, "case.information_answered", case_id=case.id, report=report, now=now, information_request_id=info.id
+    )
     return case
 
 

@@ -4,25 +4,20 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from app.access import policy
+from app.access.policy import Principal
 from app.agencies.models import Agency
 from app.audit import service as audit
-from app.auth.service import Principal
 from app.cases import service
 from app.cases.models import CaseFile, InformationRequest, SanctionOutcome
 from app.cases.schemas import (
     CaseForAuthority,
     CaseForObserver,
     InformationRequestInCase,
-    ReportInCase,
-    ReportInCaseForAuthority,
 )
 from app.evidence import service as evidence
 from app.reports import service as reports
 from app.reports.models import Report
-
-
-def is_authority(principal: Principal) -> bool:
-    return "case_authority" in principal.roles
 
 
 def render(
@@ -47,9 +42,8 @@ def render(
     audit.note(session, "case_ids", ids)
     audit.note(session, "report_ids", [r.id for r in all_reports])
     links, blobs = evidence.links_with_blobs(session, [r.id for r in all_reports])
-    authority = is_authority(principal)
-    view = CaseForAuthority if authority else CaseForObserver
-    report_view = ReportInCaseForAuthority if authority else ReportInCase
+    view = policy.case_view(principal)
+    report_view = policy.report_in_case_view(principal)
     out = []
     for case in cases:
         rendered_reports = [

@@ -5,13 +5,17 @@ blocked waiting on a database lock held by a request that needs a thread for its
 process would starve itself. With in-flight requests capped below the thread limit, a request that needs a
 thread always finds one, since each in-flight request occupies at most one thread at a time."""
 
+from collections.abc import Callable
+
 import anyio
 import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 class AdmissionMiddleware:
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: Callable[[], int]) -> None:
+        """``limit`` is read at the first request, from the settings the running service was built with (the
+        module-level app is created before any setting is read)."""
         self.app = app
         self.limit = limit
         self._semaphore: anyio.Semaphore | None = None
@@ -22,7 +26,8 @@ class AdmissionMiddleware:
             return
         if self._semaphore is None:
             limiter = anyio.to_thread.current_default_thread_limiter()
-            limiter.total_tokens = max(limiter.total_tokens, self.limit + 8)
-            self._semaphore = anyio.Semaphore(self.limit)
+            limit = self.limit()
+            limiter.total_tokens = max(limiter.total_tokens, limit + 8)
+            self._semaphore = anyio.Semaphore(limit)
         async with self._semaphore:
             await self.app(scope, receive, send)

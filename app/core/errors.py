@@ -50,6 +50,10 @@ TITLES: dict[str, tuple[str, str]] = {
     "evidence-tampered": ("Stored evidence no longer matches its hash", "Bukti tersimpan tidak cocok dengan hash-nya"),
     "internal-error": ("Internal error", "Kesalahan internal"),
     "unavailable": ("Service unavailable", "Layanan tidak tersedia"),
+    "routing-not-configured": (
+        "Case routing is not configured",
+        "Penerusan kasus belum dikonfigurasi",
+    ),
 }
 
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, or_, update
-from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlalchemy import event, insert, update
+from sqlmodel import Session, col
 
-from app.auth.service import Principal
+from app.access import policy
+from app.access.policy import Principal
 from app.events.models import FeedCounter, FeedEvent
 from app.reports.models import Report
 
@@ -33,7 +33,8 @@ class PendingEvent:
 def record(
     session: Session, kind: str, *, case_id: uuid.UUID, now: datetime, report: Report | None = None, **data: Any
 ) -> None:
-    """Queue an event; it is written, with its position, when the transaction commits."""
+    """Queue an event in the unit of work; ``publish`` writes it, with its position, just before the commit.
+    Queued outside any savepoint's reach: a savepoint that rolls back (a dedupe race) cannot take it along."""
     session.info.setdefault(PENDING, []).append(
         PendingEvent(
             kind=kind,
@@ -46,8 +47,11 @@ def record(
     )
 
 
-@event.listens_for(Session, "before_commit")
-def _write_pending(session: Session) -> None:
+def publish(session: Session) -> None:
+    """Write the queued events with their positions: the unit of work's last write before it commits
+    (``app.unit_of_work``). Taking the ``feed_counter`` row here, last, is what orders positions by commit;
+    and because every other row lock of the transaction was taken before, writers queue on this row in one
+    order and cannot deadlock on it."""
     pending: list[PendingEvent] = session.info.pop(PENDING, [])
     if not pending:
         return
@@ -58,39 +62,41 @@ def _write_pending(session: Session) -> None:
         .returning(FeedCounter.last_position)  # type: ignore[arg-type]
     ).scalar_one()
     first = last - len(pending) + 1
-    for offset, item in enumerate(pending):
-        session.add(
-            FeedEvent(
-                position=first + offset,
-                kind=item.kind,
-                case_id=item.case_id,
-                report_id=item.report_id,
-                report_agency_id=item.report_agency_id,
-                data=item.data,
-                occurred_at=item.occurred_at,
-            )
-        )
-    session.flush()
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(PENDING, None)
-
-
-def readable(principal: Principal):  # type: ignore[no-untyped-def]
-    """Events the caller may see: a reporter only those of cases holding its reports (and, for report
-    events, only its own reports); case authority, observer and auditor see all (no personal data is in
-    an event)."""
-    query = select(FeedEvent)
-    if principal.roles & {"case_authority", "observer", "auditor"}:
-        return query
-    own_cases = sa_select(Report.case_id).where(Report.agency_id == principal.agency_id)
-    return query.where(col(FeedEvent.case_id).in_(own_cases)).where(
-        or_(col(FeedEvent.report_agency_id).is_(None), col(FeedEvent.report_agency_id) == principal.agency_id)
+    session.execute(
+        insert(FeedEvent.__table__),  # type: ignore[attr-defined]
+        [
+            {
+                "position": first + offset,
+                "kind": item.kind,
+                "case_id": item.case_id,
+                "report_id": item.report_id,
+                "report_agency_id": item.report_agency_id,
+                "data": item.data,
+                "occurred_at": item.occurred_at,
+            }
+            for offset, item in enumerate(pending)
+        ],
     )
 
 
+def discard(session: Session) -> None:
+    """The unit of work rolled back: its events never happened."""
+    session.info.pop(PENDING, None)
+
+
+@event.listens_for(Session, "before_commit")
+def _refuse_unpublished(session: Session) -> None:
+    """A guard, not a writer: a transaction that commits with queued events would lose them silently.
+    (Savepoints fire ``before_commit`` too; they are not the unit of work and are let through.)"""
+    if session.info.get(PENDING) and not session.in_nested_transaction():
+        raise RuntimeError("feed events were queued but not published; commit through app.unit_of_work")
+
+
 def page(session: Session, principal: Principal, *, after: int, limit: int) -> list[FeedEvent]:
-    query = readable(principal).where(col(FeedEvent.position) > after).order_by(col(FeedEvent.position)).limit(limit)
+    query = (
+        policy.events_readable(principal)
+        .where(col(FeedEvent.position) > after)
+        .order_by(col(FeedEvent.position))
+        .limit(limit)
+    )
     return list(session.exec(query))

@@ -4,12 +4,13 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from app.access.policy import Principal
 from app.auth.deps import AnyPrincipal, requires
 from app.auth.scopes import REPORTS_WRITE
-from app.auth.service import Principal
-from app.core.deps import NowDep, SessionDep, SettingsDep, get_runtime
+from app.core.deps import NowDep, SettingsDep, get_runtime
 from app.core.errors import problem_responses
 from app.evidence import service
+from app.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from app.auth.service import Principal
+from app.access import policy
+from app.access.policy import Principal
 from app.core.config import Settings
 from app.core.errors import NotFound, ProblemError, ValidationProblem
 from app.evidence.models import EvidenceBlob, EvidenceLink
@@ -100,17 +101,10 @@ def _write_file(target: Path, data: bytes) -> None:
 
 def readable_blob(session: Session, principal: Principal, sha256: str) -> EvidenceBlob:
     """Uploader agency, or the case authority for evidence linked to a case. Anyone else: 404."""
-    blob = session.get(EvidenceBlob, sha256)
+    blob = session.exec(policy.evidence_readable(principal, sha256)).first()
     if blob is None:
         raise NotFound("No such evidence.")
-    if blob.uploaded_by_agency_id == principal.agency_id:
-        return blob
-    if (
-        "case_authority" in principal.roles
-        and session.exec(select(EvidenceLink).where(EvidenceLink.sha256 == sha256)).first() is not None
-    ):
-        return blob
-    raise NotFound("No such evidence.")
+    return blob
 
 
 def read_verified(settings: Settings, blob: EvidenceBlob) -> bytes:

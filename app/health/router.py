@@ -5,6 +5,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from app.auth import keys
+from app.cases import routing
 from app.core import migrations
 from app.core.deps import RuntimeDep
 from app.core.errors import ServiceUnavailable, problem_responses
@@ -25,7 +26,7 @@ def healthz() -> Health:
 @router.get(
     "/readyz",
     operation_id="get_readiness",
-    summary="Readiness: database reachable, migrations at head, signing key loaded",
+    summary="Readiness: database reachable, migrations at head, signing key loaded; case routing reported",
     response_model=Health,
     responses=problem_responses(503),
 )
@@ -40,10 +41,17 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
             if key is None:
                 raise ServiceUnavailable("no active signing key")
             runtime.signer.sign(key, {"probe": True})  # proves the private key unwraps with this secret
+            routing_problems = routing.problems(session, now=runtime.clock.now())
     except ServiceUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure here means "not ready"
         raise ServiceUnavailable(f"not ready: {type(exc).__name__}") from exc
-    return JSONResponse(
-        Health(status="ready", checks={"database": "ok", "migrations": "head", "signing_key": key.kid}).model_dump()
-    )
+    # A routing problem refuses new reports only; reads and case work go on, so the process stays in rotation
+    # and says what the operator must fix.
+    checks = {
+        "database": "ok",
+        "migrations": "head",
+        "signing_key": key.kid,
+        "routing": "; ".join(routing_problems) or "ok",
+    }
+    return JSONResponse(Health(status="degraded" if routing_problems else "ready", checks=checks).model_dump())

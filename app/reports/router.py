@@ -6,17 +6,19 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from app.access import policy
+from app.access.policy import Action, Principal
 from app.audit import service as audit
 from app.auth.deps import requires
 from app.auth.scopes import REPORTS_READ, REPORTS_WRITE
-from app.auth.service import Principal
 from app.cases import service as cases
 from app.core import idempotency
-from app.core.deps import NowDep, SessionDep, SettingsDep
-from app.core.errors import AgreementExpired, FieldError, ValidationProblem, problem_responses
+from app.core.deps import NowDep, SettingsDep
+from app.core.errors import FieldError, ValidationProblem, problem_responses
 from app.core.pagination import Cursor, Limit, decode_time_id, encode_time_id
 from app.reports import service
 from app.reports.schemas import EvidenceRef, ReportBatchIn, ReportBatchOut, ReportIn, ReportOut, ReportPage
+from app.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
@@ -120,6 +122,7 @@ def get_report(report_id: uuid.UUID, principal: Reader, session: SessionDep) -> 
 class InformationRequestOut(BaseModel):
     id: uuid.UUID
     case_id: uuid.UUID
+    report_id: uuid.UUID = Field(description="Your report that the case authority asks about")
     question: str
     requested_at: datetime
     answered_at: datetime | None
@@ -145,7 +148,7 @@ class AnswerIn(BaseModel):
     responses=problem_responses(401, 403),
 )
 def list_information_requests(principal: Reader, session: SessionDep, open_only: bool = True) -> InformationRequestPage:
-    query = service.open_requests_for(session, principal)
+    query = policy.information_requests_readable(principal)
     rows = [r for r in session.exec(query) if not open_only or r.answered_at is None]
     audit.note(session, "information_request_ids", [r.id for r in rows])
     audit.note(session, "case_ids", [r.case_id for r in rows])
@@ -164,8 +167,7 @@ def answer_information_request(
 ) -> InformationRequestOut:
     info = service.get_request_for_reporter(session, principal, request_id)
     case = cases.get_case(session, info.case_id)
-    if not principal.agreement.case_work_open(case.region_code):
-        raise AgreementExpired("The agreement no longer allows work on this case.")
+    policy.require(principal, Action.answer_information_request, region_code=case.region_code)
     service.attach_answer_evidence(session, principal, info, [(e.sha256, e.kind, e.filename) for e in payload.evidence])
     cases.answer_information(session, info, note=payload.note, principal=principal, now=now)
     return InformationRequestOut.model_validate(info, from_attributes=True)

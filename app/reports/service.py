@@ -8,12 +8,14 @@ from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.access import policy
+from app.access.policy import Action, Principal
 from app.audit import service as audit
-from app.auth.service import Principal
+from app.cases import routing
 from app.cases import service as cases
 from app.cases.models import CaseFile, CaseStatus, InformationRequest, SanctionOutcome
 from app.core.config import Settings
-from app.core.errors import AgreementExpired, Conflict, FieldError, NotFound, ValidationProblem
+from app.core.errors import Conflict, FieldError, NotFound, ValidationProblem
 from app.events import service as events
 from app.evidence import service as evidence
 from app.evidence.models import EvidenceBlob, EvidenceLink
@@ -43,11 +45,18 @@ def submit_many(
     pointer_prefix: str = "/body/items",
 ) -> list[Report]:
     """All or nothing: every item is checked before anything is written; any failure rolls back all."""
-    if not principal.agreement.exchange_open:
-        raise AgreementExpired("The agreement no longer accepts new reports (wind-down or later).")
+    policy.require(principal, Action.submit_report)
     _check_batch(session, principal, items, pointer_prefix)
-    custodian = cases.current_custodian(session, now)
-    return [_submit_one(session, settings, principal, item, custodian=custodian, now=now) for item in items]
+    custodian = routing.custodian_for(session, reporter_agency_id=principal.agency_id, now=now).id
+    # Case rows are locked in one order (by dedupe key) by every writer, so two batches that touch the same
+    # cases queue behind each other instead of deadlocking; the answer keeps the caller's order.
+    order = sorted(range(len(items)), key=lambda i: _dedupe_key(items[i]))
+    made = {i: _submit_one(session, settings, principal, items[i], custodian=custodian, now=now) for i in order}
+    return [made[i] for i in range(len(items))]
+
+
+def _dedupe_key(item: ReportIn) -> str:
+    return cases.dedupe_key(item.asn.identifier[1], item.content_url)
 
 
 def _check_batch(session: Session, principal: Principal, items: list[ReportIn], prefix: str) -> None:
@@ -91,9 +100,9 @@ def _submit_one(
     kind, identifier = item.asn.identifier
     case, joined = cases.open_or_join(
         session,
-        key=cases.dedupe_key(identifier, item.content_url),
+        key=_dedupe_key(item),
         new_case=CaseFile(
-            dedupe_key=cases.dedupe_key(identifier, item.content_url),
+            dedupe_key=_dedupe_key(item),
             status=CaseStatus.submitted.value,
             custodian_agency_id=custodian,
             category=item.category,
@@ -157,13 +166,8 @@ def _submit_one(
     return report
 
 
-def readable(principal: Principal):  # type: ignore[no-untyped-def]
-    """A reporter's query can only ever return its own reports."""
-    return select(Report).where(Report.agency_id == principal.agency_id)
-
-
 def get_own(session: Session, principal: Principal, report_id: uuid.UUID) -> Report:
-    report = session.exec(readable(principal).where(Report.id == report_id)).first()
+    report = session.exec(policy.reports_readable(principal).where(Report.id == report_id)).first()
     if report is None:
         raise NotFound("No such report.")
     return report
@@ -172,7 +176,7 @@ def get_own(session: Session, principal: Principal, report_id: uuid.UUID) -> Rep
 def list_own(
     session: Session, principal: Principal, *, after: tuple[datetime, uuid.UUID] | None, limit: int
 ) -> list[Report]:
-    query = readable(principal)
+    query = policy.reports_readable(principal)
     if after is not None:
         at, last_id = after
         query = query.where(
@@ -181,13 +185,10 @@ def list_own(
     return list(session.exec(query.order_by(col(Report.received_at), col(Report.id)).limit(limit)))
 
 
-def open_requests_for(session: Session, principal: Principal):  # type: ignore[no-untyped-def]
-    own_cases = select(Report.case_id).where(Report.agency_id == principal.agency_id)
-    return select(InformationRequest).where(col(InformationRequest.case_id).in_(own_cases))
-
-
 def get_request_for_reporter(session: Session, principal: Principal, request_id: uuid.UUID) -> InformationRequest:
-    info = session.exec(open_requests_for(session, principal).where(InformationRequest.id == request_id)).first()
+    info = session.exec(
+        policy.information_requests_readable(principal).where(InformationRequest.id == request_id)
+    ).first()
     if info is None:
         raise NotFound("No such information request.")
     return info

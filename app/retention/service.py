@@ -14,8 +14,11 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, delete, select
 
+from app.access import policy
+from app.access.policy import Action
 from app.agreements import service as agreements
-from app.cases.models import CaseFile, CaseStatus, CaseStatusChange, InformationRequest, SanctionOutcome
+from app.cases import service as cases
+from app.cases.models import CaseFile, CaseStatusChange, InformationRequest, SanctionOutcome
 from app.core.config import Settings
 from app.core.crypto import derive_key, keyed_hash
 from app.core.idempotency import IdempotencyRecord
@@ -24,13 +27,14 @@ from app.evidence import service as evidence
 from app.evidence.models import EvidenceBlob, EvidenceLink
 from app.reports.models import Report
 
-FINAL_STATES = {CaseStatus.closed, CaseStatus.not_proven, CaseStatus.rejected, CaseStatus.referred_bawaslu}
+FINAL_STATES = policy.FINAL_STATES
 REMOVED = "[dihapus]"
 PSEUDONYM_PREFIX = "anon-"
 
 
 @dataclass
 class PurgeReport:
+    closed: int = 0  # open cases closed administratively first
     cases: int = 0
     reports: int = 0
     evidence_files: int = 0
@@ -49,8 +53,37 @@ def purgeable_cases(session: Session, *, now: datetime) -> list[CaseFile]:
     return found
 
 
+def abandoned_cases(session: Session, *, now: datetime) -> list[tuple[CaseFile, str]]:
+    """Open cases on which the agreement allows no more work (after the wind-down, outside any running
+    region extension), with the agreement's code."""
+    found = []
+    open_cases = select(CaseFile).where(col(CaseFile.status).in_([s.value for s in policy.OPEN_STATES]))
+    for case in session.exec(open_cases.order_by(col(CaseFile.id))):
+        status = agreements.governing(session, agency_id=case.custodian_agency_id, now=now)
+        ended = status.state in (agreements.AgreementState.expired, agreements.AgreementState.purged)
+        if ended and not status.allows(Action.work_case, case.region_code):
+            found.append((case, status.agreement.code if status.agreement else "?"))
+    return found
+
+
+def close_abandoned(session: Session, *, now: datetime, dry_run: bool) -> int:
+    abandoned = abandoned_cases(session, now=now)
+    if not dry_run:
+        for case, code in abandoned:
+            cases.close_administratively(
+                session,
+                case,
+                reason=f"{cases.ADMINISTRATIVE_CLOSURE}: agreement {code} allows no more work on this case "
+                f"(wind-down over, no region extension running); closed so its personal data can be purged",
+                now=now,
+            )
+    return len(abandoned)
+
+
 def purge(session: Session, settings: Settings, *, now: datetime, dry_run: bool) -> PurgeReport:
-    report = PurgeReport()
+    """First closes abandoned cases (``close_abandoned``), then anonymises closed cases past retention."""
+    report = PurgeReport(closed=close_abandoned(session, now=now, dry_run=dry_run))
+    session.flush()
     for case in purgeable_cases(session, now=now):
         report.cases += 1
         report.case_ids.append(str(case.id))
@@ -60,6 +93,11 @@ def purge(session: Session, settings: Settings, *, now: datetime, dry_run: bool)
             report.reports += len(session.exec(select(Report.id).where(Report.case_id == case.id)).all())
     session.flush()
     return report
+
+
+def subject_pseudonym(settings: Settings, identifier: str) -> str:
+    """How audit rows name a data subject: keyed, so it cannot be reversed by enumerating NIPs."""
+    return "subject-" + keyed_hash(derive_key(settings.secret_key, "subject-reference"), identifier)[:24]
 
 
 def _pseudonym(settings: Settings, identifier: str) -> str:
@@ -80,6 +118,8 @@ def _anonymise_case(session: Session, settings: Settings, case: CaseFile, report
         report.idempotency_records += _drop_stored_responses(session, r)
         report.evidence_files += _delete_evidence(session, settings, r, now)
     for change in session.exec(select(CaseStatusChange).where(CaseStatusChange.case_id == case.id)):
+        if change.reason.startswith(cases.ADMINISTRATIVE_CLOSURE):
+            continue  # the service's own words, no personal data: why the case ended stays on record
         change.reason = REMOVED
         session.add(change)
     for info in session.exec(select(InformationRequest).where(InformationRequest.case_id == case.id)):

@@ -5,14 +5,14 @@ from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.access.policy import Principal
 from app.agencies.models import Agency
 from app.auth.deps import requires_any
 from app.auth.scopes import AUDIT_READ, CASES_READ, REPORTS_READ
-from app.auth.service import Principal
 from app.cases.models import CaseFile
-from app.core.deps import SessionDep
 from app.core.errors import problem_responses
 from app.reports.models import Report
+from app.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["stats"])
 

@@ -1,11 +1,13 @@
+import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 from sqlmodel import select
 
 from app.agencies import service as agencies
-from app.agencies import succession
-from app.agencies.models import Role
+from app.audit.models import AuditEvent
+from app.demo import SeededClient
 from app.cases.models import CaseFile
 from app.evidence.service import path_for
 from app.models_registry import all_table_names
@@ -95,30 +97,60 @@ class TestSubjectExport:
 
 
 class TestSuccession:
-    def test_old_token_refused_successor_works_custody_moves(self, world: World) -> None:
+    """Through the CLI the operator runs: the custody bug hid because tests called an internal function."""
+
+    def test_transfer_role_moves_role_agreements_and_custody(self, world: World, run) -> None:  # type: ignore[no-untyped-def]
         case_id = push(world, report_payload()).json()["case"]["id"]
+        closed_id = push(world, report_payload("APT-0002", content_url="https://x.com/a/status/1")).json()["case"]["id"]
+        for step in ("screening", "rejected", "closed"):
+            assert move(world, closed_id, step).status_code == 200
         kasn_headers = world.auth("KASN")
-        world.add_agency("BKN", [])
-        bkn = world.add_client("BKN", ["cases:read", "cases:write", "sanctions:write", "identity:read"])
-        moved = succession.transfer_role(
-            world.db,
-            role=Role.case_authority,
-            source=agencies.require_by_code(world.db, "KASN"),
-            successor=agencies.require_by_code(world.db, "BKN"),
-            now=world.clock.now(),
-        )
-        world.db.commit()
-        assert moved == 1
-        tag = world.client.get(f"/api/v1/cases/{case_id}", headers=world.auth(f"BKN:{bkn.client_id}")).headers["etag"]
+        assert run("agencies", "create", "BKN", "--name", "Badan Kepegawaian Negara", "--role", "reporter")[0] == 0
+        bkn = cli_client(world, run, "BKN", "cases:read", "cases:write", "sanctions:write", "identity:read")
+
+        code, out = run("agencies", "transfer-role", "--role", "case_authority", "--from", "KASN", "--to", "BKN")
+        assert code == 0, out
+        assert "open cases moved into BKN's custody: 1" in out and "PKS-2024" in out
+
+        tag = world.client.get(f"/api/v1/cases/{case_id}", headers=world.auth(bkn)).headers["etag"]
         refused = world.client.post(
             f"/api/v1/cases/{case_id}/transitions",
             json={"to": "screening", "reason": "x"},
             headers={**kasn_headers, "If-Match": tag},
         )
         assert refused.status_code == 403
-        assert move(world, case_id, "screening", agency=f"BKN:{bkn.client_id}").status_code == 200
+        assert move(world, case_id, "screening", agency=bkn).status_code == 200
         world.db.rollback()
-        case = world.db.exec(select(CaseFile)).one()
-        assert case.custodian_agency_id == agencies.require_by_code(world.db, "BKN").id
-        kinds = [e["kind"] for e in world.client.get("/api/v1/events", headers=world.auth("BAWASLU")).json()["items"]]
-        assert "case.custody_transferred" in kinds
+        custodians = {str(c.id): c.custodian_agency_id for c in world.db.exec(select(CaseFile))}
+        bkn_id, kasn_id = (agencies.require_by_code(world.db, code).id for code in ("BKN", "KASN"))
+        assert custodians == {case_id: bkn_id, closed_id: kasn_id}  # a closed case keeps its history's custodian
+        feed = world.client.get("/api/v1/events", headers=world.auth("BAWASLU")).json()["items"]
+        moved = [e for e in feed if e["kind"] == "case.custody_transferred"]
+        assert [e["case_id"] for e in moved] == [case_id]
+        world.sealed()
+        row = world.db.exec(select(AuditEvent).where(AuditEvent.action == "cli:agencies.transfer-role")).one()
+        assert row.outcome == "allowed" and row.object_ids["case_ids"] == [case_id]
+        # new reports now route to the successor
+        new_case = push(world, report_payload("APT-0003", content_url="https://x.com/a/status/2")).json()["case"]["id"]
+        world.db.rollback()
+        assert world.db.get(CaseFile, uuid.UUID(new_case)).custodian_agency_id == bkn_id  # type: ignore[union-attr]
+
+    def test_refused_transfer_changes_nothing(self, world: World, run) -> None:  # type: ignore[no-untyped-def]
+        code, out = run("agencies", "transfer-role", "--role", "case_authority", "--from", "BAWASLU", "--to", "KASN")
+        assert code == 1 and "does not hold the role" in out
+        assert run("agencies", "transfer-role", "--role", "case_authority", "--from", "KASN", "--to", "KASN")[0] == 1
+        world.db.rollback()
+        assert agencies.current_roles(world.db, agency_id=agencies.require_by_code(world.db, "KASN").id, now=world.clock.now()) == {"case_authority"}
+
+
+def cli_client(world: World, run, agency: str, *scopes: str) -> str:  # type: ignore[no-untyped-def]
+    """A client made by the operator's CLI, registered with the world under ``AGENCY:client_id``."""
+    args = ["clients", "create", "--agency", agency, "--name", "cli client", "--json"]
+    for scope in scopes:
+        args += ["--scope", scope]
+    code, out = run(*args)
+    assert code == 0, out
+    created = json.loads(out.strip().splitlines()[-1])
+    key = f"{agency}:{created['client_id']}"
+    world.clients[key] = SeededClient(agency, created["client_id"], created["client_secret"], list(scopes))
+    return key

@@ -48,20 +48,13 @@ class TestKeyRotation:
 
 
 class TestRoleTransfer:
-    def test_transfer_moves_scopes_on_the_next_request(self, world: World) -> None:
+    def test_transfer_moves_scopes_on_the_next_request(self, world: World, run) -> None:  # type: ignore[no-untyped-def]
         world.add_agency("BKN", [])
         bkn = world.add_client("BKN", ["cases:read", "cases:write", "sanctions:write", "identity:read"])
         kasn_token = world.token("KASN")
         assert world.token_response(f"BKN:{bkn.client_id}").status_code == 400  # no role yet: invalid_scope
 
-        agencies.transfer_role(
-            world.db,
-            role=Role.case_authority,
-            source=agencies.require_by_code(world.db, "KASN"),
-            successor=agencies.require_by_code(world.db, "BKN"),
-            now=world.clock.now(),
-        )
-        world.db.commit()
+        assert run("agencies", "transfer-role", "--role", "case_authority", "--from", "KASN", "--to", "BKN")[0] == 0
 
         kasn_me = me(world.client, kasn_token).json()
         assert kasn_me["roles"] == [] and kasn_me["scopes"] == []

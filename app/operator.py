@@ -1,4 +1,5 @@
-"""What every operator command shares: one transaction per action, with its audit row in it."""
+"""What every operator command shares: one transaction per action (the operator's unit of work), with its
+feed events and its audit row in it."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -7,9 +8,11 @@ import typer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app.audit import service as audit
 from app.core.clock import Clock
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine
+from app.events import service as events
 
 clock = Clock()
 
@@ -25,9 +28,11 @@ def transaction(action: str, **objects: str) -> Iterator[tuple[Session, Settings
             session.info["audit_objects"] = dict(objects)
             try:
                 yield session, settings
+                events.publish(session)
                 event_id = _audit(session, action, "allowed", 0)
                 session.commit()
             except BaseException:
+                events.discard(session)
                 session.rollback()
                 with Session(engine) as own:
                     refused_id = _audit(own, action, "refused", 1, session.info.get("audit_objects", {}))
@@ -42,8 +47,6 @@ def transaction(action: str, **objects: str) -> Iterator[tuple[Session, Settings
 def seal_audit_log() -> None:
     """Seal every audit row committed so far (reads and refusals do not wait for theirs), before a command
     reads the log."""
-    from app.audit import service as audit
-
     engine = make_engine(get_settings().database_url)
     try:
         audit.seal_pending(engine)
@@ -52,14 +55,10 @@ def seal_audit_log() -> None:
 
 
 def _seal(engine: Engine, event_id: int) -> None:
-    from app.audit import service as audit
-
     audit.seal_through(engine, event_id)
 
 
 def _audit(session: Session, action: str, outcome: str, code: int, objects: dict[str, str] | None = None) -> int:
-    from app.audit import service as audit
-
     return audit.append(
         session,
         audit.AuditEntry(
