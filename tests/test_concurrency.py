@@ -151,12 +151,10 @@ def test_batch_racing_single_reports_on_the_same_content_loses_no_event(world: W
     for rnd in range(12):
         urls = [f"https://x.com/race/status/{rnd}-{i}" for i in range(3)]
         batch = {"items": [report_payload(f"B{rnd}-{i}", content_url=url) for i, url in enumerate(urls)]}
-        singles = [
-            ("reports", report_payload(f"S{rnd}-{i}", content_url=urls[i % 3]), f"s{rnd}-{i}") for i in range(6)
-        ]
+        singles = [("reports", report_payload(f"S{rnd}-{i}", content_url=urls[i % 3]), f"s{rnd}-{i}") for i in range(6)]
         barrier = threading.Barrier(7)
 
-        def go(job: tuple[str, Any, str]) -> None:
+        def go(job: tuple[str, Any, str], barrier: threading.Barrier = barrier) -> None:
             barrier.wait()
             post(*job)
 

@@ -219,20 +219,19 @@ def to_out(session: Session, reports: list[Report]) -> list[ReportOut]:
     case_ids = list({r.case_id for r in reports})
     case_by_id = {c.id: c for c in session.exec(select(CaseFile).where(col(CaseFile.id).in_(case_ids)))}
     sanctions = group_by_case(session.exec(select(SanctionOutcome).where(col(SanctionOutcome.case_id).in_(case_ids))))
-    open_requests = group_by_case(
-        session.exec(
-            select(InformationRequest).where(
-                col(InformationRequest.case_id).in_(case_ids), col(InformationRequest.answered_at).is_(None)
-            )
+    open_requests: dict[uuid.UUID, list[InformationRequest]] = {}
+    for info in session.exec(
+        select(InformationRequest).where(  # addressed to these reports: not another reporter's on the same case
+            col(InformationRequest.report_id).in_([r.id for r in reports]),
+            col(InformationRequest.answered_at).is_(None),
         )
-    )
+    ):
+        open_requests.setdefault(info.report_id, []).append(info)
     links, blobs = evidence.links_with_blobs(session, [r.id for r in reports])
     audit.note(session, "report_ids", [r.id for r in reports])
     audit.note(session, "case_ids", [r.case_id for r in reports])
     return [
-        _one(
-            r, case_by_id[r.case_id], sanctions.get(r.case_id, []), open_requests.get(r.case_id, []), links[r.id], blobs
-        )
+        _one(r, case_by_id[r.case_id], sanctions.get(r.case_id, []), open_requests.get(r.id, []), links[r.id], blobs)
         for r in reports
     ]
 

@@ -270,3 +270,51 @@ def test_every_authority_write_route_at_wind_down_end(world: World) -> None:
         "record_sanction": 403,
         "request_information": 403,
     }
+
+
+def ask(world: World, case_id: str, headers: dict[str, str]) -> str:
+    tag = world.client.get(f"/api/v1/cases/{case_id}", headers=headers).headers["etag"]
+    response = world.client.post(
+        f"/api/v1/cases/{case_id}/information-requests",
+        json={"question": "Mohon tautan arsip?"},
+        headers={**headers, "If-Match": tag},
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def test_an_extended_regions_case_reaches_a_terminal_state_with_the_reporters_answer(world: World) -> None:
+    """After the wind-down, a region extension keeps everything its cases need — the reporter's answer
+    included — and nothing more: no new reports, nothing on other regions' cases."""
+    at(world, VALID_UNTIL - timedelta(days=1))
+    bandung, kasn = new_case(world, "PSU-A", region="32.73")
+    jakarta, _ = new_case(world, "PSU-B", region="31.71")
+    assert transition(world, jakarta, kasn, "screening").status_code == 200
+    jakarta_question = ask(world, jakarta, kasn)
+    agreement = world.db.exec(select(Agreement)).one()
+    agreements.extend(
+        world.db, agreement, region_code="32.73", valid_until=WIND_DOWN_END + timedelta(days=60), reason="PSU"
+    )
+    world.db.commit()
+
+    at(world, WIND_DOWN_END + timedelta(days=1))
+    kasn = world.auth("KASN")
+    assert transition(world, bandung, kasn, "screening").status_code == 200
+    bandung_question = ask(world, bandung, kasn)
+    aptika = world.auth("APTIKA")
+    listed = world.client.get("/api/v1/information-requests", headers=aptika).json()["items"]
+    assert [q["id"] for q in listed] == [bandung_question]
+    assert [r["case"]["id"] for r in world.client.get("/api/v1/reports", headers=aptika).json()["items"]] == [bandung]
+    answer = world.client.post(
+        f"/api/v1/information-requests/{bandung_question}/answer", json={"note": "terlampir"}, headers=aptika
+    )
+    assert answer.status_code == 200, answer.text
+    assert world.client.get(f"/api/v1/cases/{bandung}", headers=kasn).json()["status"] == "screening"
+    for step in ("clarification", "assessment", "not_proven", "closed"):
+        assert transition(world, bandung, kasn, step).status_code == 200, step
+
+    other = world.client.post(
+        f"/api/v1/information-requests/{jakarta_question}/answer", json={"note": "x"}, headers=aptika
+    )
+    assert other.status_code == 404  # outside the extension the request no longer exists for the reporter
+    assert_refused(push(world, report_payload("PSU-C", content_url="https://x.com/a/status/late")))

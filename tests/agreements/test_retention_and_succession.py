@@ -1,3 +1,4 @@
+import hashlib
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -7,8 +8,8 @@ from sqlmodel import select
 
 from app.agencies import service as agencies
 from app.audit.models import AuditEvent
-from app.demo import SeededClient
 from app.cases.models import CaseFile
+from app.demo import SeededClient
 from app.evidence.service import path_for
 from app.models_registry import all_table_names
 from app.retention import service as retention
@@ -17,6 +18,7 @@ from tests.builders import PNG, World, move, push, report_payload
 RETENTION_END = datetime(2025, 2, 20, 17, 0, tzinfo=UTC) + timedelta(days=730)
 TICK = timedelta(microseconds=1)
 NIP = "198503152010011001"
+PKS = "PKS-2024-APTIKA-KASN"
 
 
 def closed_case_with_personal_data(world: World) -> tuple[str, str]:
@@ -140,7 +142,9 @@ class TestSuccession:
         assert code == 1 and "does not hold the role" in out
         assert run("agencies", "transfer-role", "--role", "case_authority", "--from", "KASN", "--to", "KASN")[0] == 1
         world.db.rollback()
-        assert agencies.current_roles(world.db, agency_id=agencies.require_by_code(world.db, "KASN").id, now=world.clock.now()) == {"case_authority"}
+        assert agencies.current_roles(
+            world.db, agency_id=agencies.require_by_code(world.db, "KASN").id, now=world.clock.now()
+        ) == {"case_authority"}
 
 
 def cli_client(world: World, run, agency: str, *scopes: str) -> str:  # type: ignore[no-untyped-def]
@@ -154,3 +158,57 @@ def cli_client(world: World, run, agency: str, *scopes: str) -> str:  # type: ig
     key = f"{agency}:{created['client_id']}"
     world.clients[key] = SeededClient(agency, created["client_id"], created["client_secret"], list(scopes))
     return key
+
+
+WIND_DOWN_END = datetime(2025, 2, 20, 17, 0, tzinfo=UTC) + timedelta(days=30)
+
+
+class TestEndOfTheDataLife:
+    """A case still open when no agreement lets anyone work on it is closed administratively (reason on
+    record) by `netral retention purge`, then purged with the rest once retention ends."""
+
+    def test_open_case_is_closed_administratively_then_purged(self, world: World, run) -> None:  # type: ignore[no-untyped-def]
+        open_id = push(world, report_payload()).json()["case"]["id"]
+        psu_payload = report_payload("PSU-1", content_url="https://x.com/psu/status/1")
+        psu_payload["asn"]["region_code"] = "31.71"
+        extended_id = push(world, psu_payload).json()["case"]["id"]
+        code, _ = run("agreements", "extend", PKS, "--region", "31.71", "--until", "2026-01-01", "--reason", "PSU")
+        assert code == 0
+
+        world.clock.set(WIND_DOWN_END - TICK)
+        code, out = run("retention", "purge")
+        assert code == 0 and "closed administratively: 0 open case(s)" in out
+
+        world.clock.set(WIND_DOWN_END + TICK)
+        assert "would close administratively: 1 open case(s)" in run("retention", "purge", "--dry-run")[1]
+        code, out = run("retention", "purge")
+        assert code == 0 and "closed administratively: 1 open case(s)" in out and "purged: 0 case(s)" in out
+        reader = world.auth("BAWASLU")
+        assert world.client.get(f"/api/v1/cases/{open_id}", headers=reader).json()["status"] == "closed"
+        assert world.client.get(f"/api/v1/cases/{extended_id}", headers=reader).json()["status"] == "submitted"
+        history = world.client.get(f"/api/v1/cases/{open_id}/history", headers=reader).json()["items"]
+        assert history[-1]["from_status"] == "submitted" and history[-1]["to_status"] == "closed"
+        assert history[-1]["reason"].startswith("administrative closure: agreement PKS-2024")
+        assert "closed administratively: 0" in run("retention", "purge")[1]  # idempotent
+
+        world.clock.set(RETENTION_END + TICK)
+        code, out = run("retention", "purge")
+        assert code == 0 and "purged: 2 case(s)" in out  # the extension ended meanwhile: closed, then purged
+        dump = dump_database(world)
+        assert "Budi Santoso" not in dump and NIP not in dump
+        history = world.client.get(f"/api/v1/cases/{open_id}/history", headers=world.auth("BAWASLU")).json()["items"]
+        assert history[-1]["reason"].startswith("administrative closure")  # the service's own words stay
+
+
+class TestSubjectExportAudit:
+    def test_audit_row_names_the_subject_by_keyed_pseudonym_and_ids(self, world: World, run) -> None:  # type: ignore[no-untyped-def]
+        case_id = push(world, report_payload()).json()["case"]["id"]
+        code, out = run("subject", "export", "--nip", NIP)
+        assert code == 0 and json.loads(out)["cases"][0]["id"] == case_id
+        world.sealed()
+        row = world.db.exec(select(AuditEvent).where(AuditEvent.action == "cli:subject.export")).one()
+        assert row.object_ids["case_ids"] == [case_id]
+        assert row.object_ids["subject_ref"].startswith("subject-")
+        unkeyed = hashlib.sha256(NIP.encode()).hexdigest()
+        dump = dump_database(world)
+        assert unkeyed not in dump and unkeyed[:24] not in dump and NIP not in row.model_dump_json()

@@ -5,8 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter
 from sqlmodel import select
 
-from app.agencies import service as agencies
-from app.agencies.models import Role
 from app.auth import keys
 from app.auth.deps import requires
 from app.auth.models import SigningKey
