@@ -25,21 +25,26 @@ run: $(BIN)/netral env
 migrate: $(BIN)/netral env
 	$(BIN)/netral db upgrade
 
+# Both backends, each over every core (pytest-xdist); each test on its own database.
+PYTEST := $(BIN)/pytest -n auto
+
 test: $(BIN)/netral
 	bash deploy/ensure-postgres.sh
-	NETRAL_TEST_BACKEND=sqlite $(BIN)/pytest
-	NETRAL_TEST_BACKEND=postgresql $(BIN)/pytest
+	NETRAL_TEST_BACKEND=sqlite $(PYTEST)
+	NETRAL_TEST_BACKEND=postgresql $(PYTEST)
 
 test-sqlite: $(BIN)/netral
-	NETRAL_TEST_BACKEND=sqlite $(BIN)/pytest
+	NETRAL_TEST_BACKEND=sqlite $(PYTEST)
 
 test-postgresql: $(BIN)/netral
 	bash deploy/ensure-postgres.sh
-	NETRAL_TEST_BACKEND=postgresql $(BIN)/pytest
+	NETRAL_TEST_BACKEND=postgresql $(PYTEST)
 
 lint: $(BIN)/netral
-	$(BIN)/ruff check app tests migrations
-	$(BIN)/ruff format --check app tests migrations
+	$(BIN)/ruff check app tests migrations bench
+	$(BIN)/ruff format --check app tests migrations bench
+	$(BIN)/mypy app
+	$(BIN)/lint-imports
 
 openapi: $(BIN)/netral
 	$(BIN)/python -m app.openapi_export > openapi/openapi.json

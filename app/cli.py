@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlmodel import col, select
 
 from app import demo
 from app.agencies import service as agencies
@@ -219,11 +220,10 @@ def keys_list() -> None:
 @agreements_cli.command("show")
 def agreements_show() -> None:
     """Agreements, their state and parties, and any case-routing problem (exit 1 when there is one)."""
-    from sqlmodel import select
 
     with transaction("agreements.show") as (session, _settings):
         now = clock.now()
-        for a in session.exec(select(Agreement).order_by(Agreement.valid_from)):
+        for a in session.exec(select(Agreement).order_by(col(Agreement.valid_from))):
             state = agreements_service.state_of(a, now).value
             demo_mark = " [DEMO]" if a.is_demo else ""
             typer.echo(
@@ -295,7 +295,6 @@ def agreements_extend(
     reason: Annotated[str, typer.Option()],
 ) -> None:
     """Keep one region's cases open past valid_until (e.g. a court-ordered re-vote)."""
-    from sqlmodel import select
 
     from app.reports.fields import validate_region_code
 

@@ -3,6 +3,7 @@ demo agreement valid from today, a signing key, and one client per agency."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -23,7 +24,7 @@ DEMO_AGENCIES = [
     ("ITJEN", "Inspektorat Jenderal (audit body)", Role.auditor),
 ]
 
-PKS_2024 = {
+PKS_2024: dict[str, Any] = {
     "code": "PKS-2024-APTIKA-KASN",
     "title": "PKS Pengawasan Konten Internet Terkait Netralitas Pegawai ASN dalam Penyelenggaraan Pemilu "
     "dan Pemilihan Tahun 2024",

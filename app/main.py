@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.agencies.router import router as identity_router
+from app.audit.recorder import audit_refusal
 from app.audit.router import router as audit_router
 from app.audit.sealer import background as audit_background
 from app.auth.router import oauth_error_response
@@ -17,7 +18,7 @@ from app.catalogues.router import router as catalogues_router
 from app.core.admission import AdmissionMiddleware
 from app.core.clock import Clock
 from app.core.config import Settings
-from app.core.errors import audit_refusal, install_problem_handlers
+from app.core.errors import install_problem_handlers
 from app.core.logging import RequestIdMiddleware
 from app.core.runtime import LazyRuntime, Runtime
 from app.events.router import router as events_router
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         redoc_url=None,
     )
     app.state.runtime = LazyRuntime(Runtime.build(settings, clock) if settings else None)
-    install_problem_handlers(app)
+    install_problem_handlers(app, on_refusal=audit_refusal)
 
     @app.exception_handler(OAuthError)
     async def _oauth_error(request: Request, exc: OAuthError) -> JSONResponse:

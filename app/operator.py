@@ -3,6 +3,7 @@ feed events and its audit row in it."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 import typer
 from sqlalchemy import Engine
@@ -73,6 +74,6 @@ def _audit(session: Session, action: str, outcome: str, code: int, objects: dict
     )
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=1)

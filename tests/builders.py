@@ -1,6 +1,6 @@
 """Builders for test data: agencies, clients and tokens through the real code paths."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -22,6 +22,7 @@ class World:
     settings: Settings
     clock: FrozenClock
     clients: dict[str, SeededClient]
+    tokens: dict[tuple[str, str | None, Any], str] = field(default_factory=dict)
 
     def sealed(self) -> None:
         """Seal the audit rows of reads and refusals (servers do this within 0.25 s), then read afresh."""
@@ -38,10 +39,16 @@ class World:
             data["scope"] = scope
         return self.client.post("/oauth/token", data=data, auth=(seeded.client_id, seeded.secret or ""))
 
-    def token(self, agency_code: str, scope: str | None = None) -> str:
-        response = self.token_response(agency_code, scope)
-        assert response.status_code == 200, response.text
-        return str(response.json()["access_token"])
+    def token(self, agency_code: str, scope: str | None = None, *, fresh: bool = False) -> str:
+        """A token through the real token endpoint, reused within a scene: for the same client and scope at
+        the same (frozen) instant, as a real client reuses its token until it expires. Moving the clock gets a
+        fresh one; ``token_response`` always asks anew."""
+        cache_key = (agency_code, scope, self.clock.now())
+        if fresh or cache_key not in self.tokens:
+            response = self.token_response(agency_code, scope)
+            assert response.status_code == 200, response.text
+            self.tokens[cache_key] = str(response.json()["access_token"])
+        return self.tokens[cache_key]
 
     def auth(self, agency_code: str, scope: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(agency_code, scope)}"}

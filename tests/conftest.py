@@ -28,9 +28,34 @@ TEST_ISSUER = "http://testserver"
 TEST_NOW = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
 
 
+# The demo seed goes into the template once per run (signing-key generation and four clients cost more than
+# cloning): agencies, roles, the 2024 PKS, a key and one client per agency, dated before every test's clock.
+SEED_TIME = datetime(2023, 1, 1, tzinfo=UTC)
+
+
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[database.Template]:
+def bare_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[database.Template]:
+    """Migrated, nothing seeded: for tests marked ``bare_database``."""
     template = database.create_template(tmp_path_factory.mktemp("templates"))
+    yield template
+    database.drop(template)
+
+
+@pytest.fixture(scope="session")
+def template_db(
+    bare_template: database.Template, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[database.Template]:
+    template = database.clone(bare_template, tmp_path_factory.mktemp("templates"))
+    engine = make_engine(template.url)
+    with Session(engine, expire_on_commit=False) as session:
+        seed_settings = Settings(
+            _env_file=None,
+            database_url=template.url,
+            secret_key=SecretStr(TEST_SECRET_KEY),  # type: ignore[call-arg]
+        )
+        template.seeded = demo.seed(session, settings=seed_settings, now=SEED_TIME, with_demo_agreement=False)
+        session.commit()
+    engine.dispose()
     yield template
     database.drop(template)
 
@@ -45,7 +70,12 @@ def clone_pool(
 
 
 @pytest.fixture
-def database_url(clone_pool: database.ClonePool, tmp_path: Path) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, clone_pool: database.ClonePool, tmp_path: Path) -> Iterator[str]:
+    if request.node.get_closest_marker("bare_database"):
+        bare = database.clone(request.getfixturevalue("bare_template"), tmp_path)
+        yield bare.url
+        database.drop(bare)
+        return
     db = clone_pool.take(tmp_path)
     yield db.url
     clone_pool.release(db)
@@ -93,12 +123,18 @@ def db(app: FastAPI, settings: Settings) -> Iterator[Session]:
 
 
 @pytest.fixture
-def world(app: FastAPI, db: Session, settings: Settings, clock: FrozenClock, client: TestClient) -> World:
-    """The demo seed: APTIKA (reporter), KASN (case authority), BAWASLU (observer), ITJEN (auditor),
-    the 2024 PKS, a signing key and one client per agency."""
-    seeded = demo.seed(db, settings=settings, now=clock.now(), with_demo_agreement=False)
-    db.commit()
-    return World(client=client, db=db, settings=settings, clock=clock, clients={c.agency_code: c for c in seeded})
+def world(
+    app: FastAPI,
+    db: Session,
+    settings: Settings,
+    clock: FrozenClock,
+    client: TestClient,
+    template_db: database.Template,
+) -> World:
+    """The demo seed (in every test database, from the template): APTIKA (reporter), KASN (case authority),
+    BAWASLU (observer), ITJEN (auditor), the 2024 PKS, a signing key and one client per agency."""
+    seeded = {c.agency_code: c for c in template_db.seeded}
+    return World(client=client, db=db, settings=settings, clock=clock, clients=seeded)
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ import queue
 import shutil
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -29,6 +30,7 @@ def _pg_admin() -> psycopg.Connection:
 class Template:
     url: str
     name: str  # file path (sqlite) or database name (postgresql)
+    seeded: list[Any] = field(default_factory=list)  # the demo clients seeded into a template, with secrets
 
 
 def new_empty_database(tmp_dir: Path) -> Template:
@@ -54,7 +56,7 @@ def clone(template: Template, tmp_dir: Path) -> Template:
         shutil.copyfile(template.name, path)
         return Template(url=f"sqlite:///{path}", name=str(path))
     with _pg_admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template.name}"')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template.name}" STRATEGY FILE_COPY')
         # A test database need not survive a power cut: commits return without waiting for the disk flush.
         # Correctness does not depend on it; bench/ measures with the server's real durability.
         conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')

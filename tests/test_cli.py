@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from sqlmodel import Session, select
@@ -11,6 +12,7 @@ from app.auth.models import ApiClient
 from app.core.db import make_engine
 
 
+@pytest.mark.bare_database
 def test_demo_seeds_and_second_run_keeps_secrets_hidden(run) -> None:  # type: ignore[no-untyped-def]
     code, first = run("demo")
     assert code == 0

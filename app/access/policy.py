@@ -207,7 +207,7 @@ def _region_scope(principal: Principal, action: Action, region_column: Any) -> C
     return true() if when == Y else false()
 
 
-def cases_readable(principal: Principal):  # type: ignore[no-untyped-def]
+def cases_readable(principal: Principal):
     """Case authority and observers read every case; anyone else none (reporters read theirs through their
     reports)."""
     if principal.has_role(Role.case_authority) or principal.has_role(Role.observer):
@@ -222,7 +222,7 @@ def in_custody(principal: Principal, case: CaseFile | None) -> CaseFile:
     return case
 
 
-def reports_readable(principal: Principal):  # type: ignore[no-untyped-def]
+def reports_readable(principal: Principal):
     """A reporter's query can only ever return its own reports (and, under a region extension, only those on
     cases in an extended region)."""
     query = select(Report).where(Report.agency_id == principal.agency_id)
@@ -231,7 +231,7 @@ def reports_readable(principal: Principal):  # type: ignore[no-untyped-def]
     return query
 
 
-def information_requests_readable(principal: Principal):  # type: ignore[no-untyped-def]
+def information_requests_readable(principal: Principal):
     """A request is addressed to the reporter of one report; other reporters on the same case never see it."""
     query = select(InformationRequest).where(InformationRequest.addressed_agency_id == principal.agency_id)
     if AGREEMENT_ALLOWS[principal.agreement.state][A.answer_information_request] == X:
@@ -242,7 +242,7 @@ def information_requests_readable(principal: Principal):  # type: ignore[no-unty
     return query
 
 
-def events_readable(principal: Principal):  # type: ignore[no-untyped-def]
+def events_readable(principal: Principal):
     """Case authority, observers and auditors see every event (no personal data is in one); a reporter only
     events of cases holding its reports, and of those only report events about its own reports."""
     query = select(FeedEvent)
@@ -254,7 +254,7 @@ def events_readable(principal: Principal):  # type: ignore[no-untyped-def]
     )
 
 
-def evidence_readable(principal: Principal, sha256: str):  # type: ignore[no-untyped-def]
+def evidence_readable(principal: Principal, sha256: str):
     """The uploader agency, or the case authority for evidence linked to a case."""
     query = select(EvidenceBlob).where(EvidenceBlob.sha256 == sha256)
     if principal.has_role(Role.case_authority):

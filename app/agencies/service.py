@@ -33,7 +33,7 @@ def create(session: Session, *, code: str, name: str, roles: list[Role], now: da
     return agency
 
 
-def current(now: datetime):  # type: ignore[no-untyped-def]
+def current(now: datetime):
     return (col(AgencyRole.valid_from) <= now) & or_(
         col(AgencyRole.valid_until).is_(None), col(AgencyRole.valid_until) > now
     )

@@ -1,6 +1,7 @@
 """What the agreement allows at a given moment. Pure computation over stored dates and an injected
 ``now``: no scheduled job is needed for the service to refuse what the agreement no longer allows."""
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,7 +55,7 @@ def governing(session: Session, *, agency_id: object, now: datetime) -> Agreemen
     return AgreementStatus(agreement, state, tuple(running))
 
 
-def inherit_parties(session: Session, *, source_id: object, successor_id: object) -> list[str]:
+def inherit_parties(session: Session, *, source_id: uuid.UUID, successor_id: uuid.UUID) -> list[str]:
     """A successor agency steps into every agreement its predecessor is party to (KASN → BKN). Returns the
     codes of the agreements it joined."""
     held = set(session.exec(select(AgreementParty.agreement_id).where(AgreementParty.agency_id == successor_id)))

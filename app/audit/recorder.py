@@ -10,15 +10,19 @@ Health probes (``/healthz``, ``/readyz``) do not reach the log.
 
 import hashlib
 import ipaddress
+import logging
 from functools import lru_cache
 from typing import Any
 
 from fastapi import Request
 from sqlalchemy import Engine
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.audit import service
 from app.audit.service import AuditEntry
+
+log = logging.getLogger("netral.audit")
 
 
 def entry_for(
@@ -101,6 +105,16 @@ def receipt(request: Request, engine: Engine) -> None:
         return
     seq, digest = service.seal_through(engine, request.state.audit_event_id)
     request.state.extra_headers = {**getattr(request.state, "extra_headers", {}), "Audit-Receipt": f"{seq} {digest}"}
+
+
+async def audit_refusal(request: Request, status: int) -> None:
+    """Every refusal reaches the audit log (own transaction, on a worker thread); health probes excepted."""
+    if request.url.path in ("/healthz", "/readyz"):
+        return
+    try:
+        await run_in_threadpool(record_refusal, request, status)
+    except Exception:  # the refusal is still answered; the failure is logged loudly
+        log.exception("could not audit a refused request")
 
 
 def record_refusal(request: Request, status: int) -> None:

@@ -210,7 +210,7 @@ def iter_events(
         yield from page
         if len(page) < batch:
             return
-        after = page[-1].seq
+        after = page[-1].seq or after
 
 
 @dataclass
@@ -257,4 +257,4 @@ def seq_span(session: Session, since: datetime | None, until: datetime | None) -
     low, high = session.exec(query).one()
     if low is None:
         return 1, 0  # nothing in the range: an empty export
-    return int(low), int(high)
+    return int(low), int(high or low)

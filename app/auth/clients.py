@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.agencies.models import Agency
 from app.auth.models import ApiClient
@@ -101,7 +101,7 @@ def disable(session: Session, *, client_id: str, now: datetime) -> ApiClient:
 
 
 def list_for(session: Session, agency: Agency | None = None) -> list[ApiClient]:
-    query = select(ApiClient).order_by(ApiClient.created_at)
+    query = select(ApiClient).order_by(col(ApiClient.created_at))
     if agency is not None:
         query = query.where(ApiClient.agency_id == agency.id)
     return list(session.exec(query))

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from app.auth.models import SigningKey
 from app.core.config import Settings
 from app.core.crypto import derive_key, unwrap, wrap
+from app.core.runtime import Runtime
 
 WRAP_PURPOSE = "signing-key-wrap"
 
@@ -95,7 +96,7 @@ class Signer:
 
     def sign(self, key: SigningKey, claims: dict[str, Any]) -> str:
         private = self._private_key(key)
-        return jwt.encode(claims, private, algorithm=key.alg, headers={"kid": key.kid, "typ": "at+jwt"})  # type: ignore[arg-type]
+        return jwt.encode(claims, private, algorithm=key.alg, headers={"kid": key.kid, "typ": "at+jwt"})
 
     def _private_key(self, key: SigningKey) -> jwk.Key:
         with self._lock:
@@ -104,6 +105,15 @@ class Signer:
                 pem = unwrap(wrap_key, key.private_key_wrapped, context=key.kid).decode()
                 self._unwrapped[key.kid] = jwk.construct(pem, key.alg)
             return self._unwrapped[key.kid]
+
+
+def signer(runtime: Runtime) -> Signer:
+    """The process's signer (its unwrapped-key cache lives as long as the runtime)."""
+    return runtime.component(_build_signer)
+
+
+def _build_signer(runtime: Runtime) -> Signer:
+    return Signer(runtime.settings)
 
 
 def jwks_document(keys: list[SigningKey]) -> dict[str, Any]:

@@ -127,7 +127,7 @@ def issue_token(request: Request, form: FormDep, session: SessionDep, runtime: R
         raise OAuthError("unsupported_grant_type", "only client_credentials is supported")
     client = service.authenticate(session, _credentials(request, form), settings=runtime.settings, now=now)
     issued = service.issue_token(
-        session, client, requested=form.get("scope"), settings=runtime.settings, signer=runtime.signer, now=now
+        session, client, requested=form.get("scope"), settings=runtime.settings, signer=keys.signer(runtime), now=now
     )
     request.state.client_id = client.client_id
     body = TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in, scope=issued.scope)

@@ -197,13 +197,13 @@ def issue_token(
         "jti": secrets.token_urlsafe(16),
         "scope": " ".join(sorted(granted)),
     }
-    return IssuedToken(signer.sign(key, claims), settings.access_token_ttl_seconds, claims["scope"])
+    return IssuedToken(signer.sign(key, claims), settings.access_token_ttl_seconds, str(claims["scope"]))
 
 
 # ---- access-token verification and the principal ---------------------------------------------------------
 
 
-def _key_resolver(session: Session, now: datetime):  # type: ignore[no-untyped-def]
+def _key_resolver(session: Session, now: datetime):
     def resolve(kid: str | None) -> tuple[dict[str, Any], str]:
         key = session.get(SigningKey, kid) if kid else None
         if key is None or (key.retire_at is not None and as_utc(key.retire_at) <= now):

@@ -98,7 +98,7 @@ def list_cases(
     settings: SettingsDep,
     now: NowDep,
     status: Annotated[list[CaseStatus] | None, Query()] = None,
-    category: ViolationCode | None = None,  # type: ignore[valid-type]
+    category: ViolationCode | None = None,
     platform: Platform | None = None,
     region: Annotated[
         str | None,
@@ -123,7 +123,9 @@ def list_cases(
     if platform:
         query = query.where(CaseFile.platform == platform)
     if region:
-        query = query.where(or_(CaseFile.region_code == region, col(CaseFile.region_code).startswith(region + ".")))
+        query = query.where(
+            or_(col(CaseFile.region_code) == region, col(CaseFile.region_code).startswith(region + "."))
+        )
     if custodian:
         query = query.join(Agency, col(Agency.id) == col(CaseFile.custodian_agency_id)).where(
             Agency.code == custodian.upper()
@@ -134,7 +136,7 @@ def list_cases(
         query = query.where(col(CaseFile.opened_at) < opened_to)
     if overdue is not None:
         late = and_(
-            CaseFile.status == CaseStatus.recommendation_issued.value,
+            col(CaseFile.status) == CaseStatus.recommendation_issued.value,
             col(CaseFile.recommended_at) < service.overdue_before(now, settings.ppk_follow_up_days),
         )
         query = query.where(late if overdue else ~late)
@@ -147,7 +149,7 @@ def list_cases(
     items = views.render(session, principal, cases, now=now, follow_up_days=settings.ppk_follow_up_days)
     next_cursor = encode_time_id(cases[-1].opened_at, cases[-1].id) if len(cases) == limit else None
     page = CasePageForAuthority if policy.sees_authority_view(principal) else CasePageForObserver
-    return page(items=items, next_cursor=next_cursor)  # type: ignore[arg-type]
+    return page(items=items, next_cursor=next_cursor)
 
 
 @router.get(
@@ -271,8 +273,8 @@ def record_sanction(
     session: SessionDep,
     now: NowDep,
     key: idempotency.OptionalIdempotencyKey = None,
-):  # type: ignore[no-untyped-def]
-    def produce() -> tuple[int, dict]:  # type: ignore[type-arg]
+):
+    def produce() -> tuple[int, dict]:
         case = service.get_in_custody(session, principal, case_id, action=Action.record_sanction)
         outcome = service.record_sanction(session, case, fields=payload.model_dump(), principal=principal, now=now)
         return 201, sanction_out(outcome).model_dump(mode="json")

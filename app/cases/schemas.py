@@ -110,7 +110,7 @@ class InformationRequestIn(Strict):
 
 class SanctionIn(Strict):
     track: Track
-    code: SanctionCode  # type: ignore[valid-type]
+    code: SanctionCode
     legal_basis: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
     decided_by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] = Field(
         description="The PPK who imposed it"

@@ -3,6 +3,7 @@
 import hashlib
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -187,7 +188,7 @@ def touch(session: Session, case: CaseFile, *, now: datetime) -> None:
     """Another writer's change is no conflict here (a report joining, a sanction added): bump unconditionally."""
     session.execute(
         update(CaseFile).where(col(CaseFile.id) == case.id).values(version=CaseFile.version + 1, updated_at=now)
-    )  # type: ignore[operator]
+    )
     session.refresh(case)
 
 
@@ -280,7 +281,7 @@ def answer_information(
 
 
 def record_sanction(
-    session: Session, case: CaseFile, *, fields: dict[str, object], principal: Principal, now: datetime
+    session: Session, case: CaseFile, *, fields: dict[str, Any], principal: Principal, now: datetime
 ) -> SanctionOutcome:
     if case.status not in SANCTION_STATES:
         raise InvalidTransition(
@@ -306,7 +307,7 @@ def record_sanction(
         recorded_by_agency_id=principal.agency_id,
         recorded_at=now,
         **fields,
-    )  # type: ignore[arg-type]
+    )
     session.add(outcome)
     bump(session, case, expected_version=case.version, values={"updated_at": now})
     events.record(

@@ -85,5 +85,5 @@ def render(
                 ],
                 reports=rendered_reports,
             )
-        )  # type: ignore[arg-type]
+        )
     return out  # type: ignore[return-value]

@@ -11,7 +11,7 @@ from app.core.runtime import Runtime
 
 
 def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime.get()  # type: ignore[no-any-return]
+    return request.app.state.runtime.get()
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -28,7 +28,7 @@ def get_now(request: Request, runtime: RuntimeDep) -> datetime:
     """One instant per request: every rule in a request sees the same time."""
     if not hasattr(request.state, "now"):
         request.state.now = runtime.clock.now()
-    return request.state.now  # type: ignore[no-any-return]
+    return request.state.now
 
 
 NowDep = Annotated[datetime, Depends(get_now)]

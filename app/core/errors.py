@@ -5,6 +5,7 @@ title, which follows ``Accept-Language`` (``id`` gives Indonesian).
 """
 
 import logging
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -150,20 +151,6 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-async def audit_refusal(request: Request, status: int) -> None:
-    """Every refusal reaches the audit log (own transaction, on a worker thread: see app/audit/recorder.py)."""
-    if request.url.path in ("/healthz", "/readyz"):
-        return
-    from starlette.concurrency import run_in_threadpool
-
-    from app.audit.recorder import record_refusal
-
-    try:
-        await run_in_threadpool(record_refusal, request, status)
-    except Exception:  # the refusal is still answered; the failure is logged loudly
-        log.exception("could not audit a refused request")
-
-
 def wants_indonesian(request: Request) -> bool:
     header = request.headers.get("accept-language", "")
     first = header.split(",")[0].split(";")[0].strip().lower()
@@ -218,7 +205,19 @@ def validation_errors(exc: RequestValidationError) -> list[FieldError]:
     ]
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+RefusalHook = Callable[[Request, int], Awaitable[None]]
+
+
+async def _no_hook(_request: Request, _status: int) -> None:
+    return None
+
+
+def install_problem_handlers(app: FastAPI, on_refusal: RefusalHook = _no_hook) -> None:
+    """``on_refusal`` is told of every refused or failed request before it is answered (the audit log's
+    hook, given by app.main: core knows no feature).
+    """
+    audit_refusal = on_refusal
+
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         await audit_refusal(request, exc.status)

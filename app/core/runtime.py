@@ -1,15 +1,19 @@
-"""Everything a running service holds: settings, engine, clock, signer. Built once per app; tests build
-their own with an injected clock and database."""
+"""Everything a running service holds: settings, engine, clock, and the process-wide components features
+build once (the token signer's key cache, say: ``runtime.component(factory)``). Built once per app; tests
+build their own with an injected clock and database."""
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from threading import Lock
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
-from app.auth.keys import Signer
 from app.core.clock import Clock
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -17,7 +21,15 @@ class Runtime:
     settings: Settings
     engine: Engine
     clock: Clock
-    signer: Signer
+    _components: dict[Callable[..., Any], Any] = field(default_factory=dict)
+    _components_lock: Lock = field(default_factory=Lock)
+
+    def component(self, factory: "Callable[[Runtime], T]") -> T:
+        """One ``factory(runtime)`` per runtime, built on first use."""
+        with self._components_lock:
+            if factory not in self._components:
+                self._components[factory] = factory(self)
+            return self._components[factory]
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None) -> "Runtime":
@@ -25,7 +37,6 @@ class Runtime:
             settings=settings,
             engine=make_engine(settings.database_url),
             clock=clock or Clock(),
-            signer=Signer(settings),
         )
 
 

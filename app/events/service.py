@@ -55,11 +55,12 @@ def publish(session: Session) -> None:
     pending: list[PendingEvent] = session.info.pop(PENDING, [])
     if not pending:
         return
-    last = session.execute(
+    counter = FeedCounter.__table__.c  # type: ignore[attr-defined]
+    last: int = session.execute(
         update(FeedCounter)
-        .where(col(FeedCounter.id) == 1)
-        .values(last_position=FeedCounter.last_position + len(pending))  # type: ignore[operator]
-        .returning(FeedCounter.last_position)  # type: ignore[arg-type]
+        .where(counter.id == 1)
+        .values(last_position=counter.last_position + len(pending))
+        .returning(counter.last_position)
     ).scalar_one()
     first = last - len(pending) + 1
     session.execute(

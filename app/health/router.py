@@ -40,7 +40,7 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
             key = keys.active_key(session)
             if key is None:
                 raise ServiceUnavailable("no active signing key")
-            runtime.signer.sign(key, {"probe": True})  # proves the private key unwraps with this secret
+            keys.signer(runtime).sign(key, {"probe": True})  # proves the private key unwraps with this secret
             routing_problems = routing.problems(session, now=runtime.clock.now())
     except ServiceUnavailable:
         raise

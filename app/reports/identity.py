@@ -40,5 +40,5 @@ def seal(settings: Settings, identity: dict[str, Any], *, context: str) -> tuple
 def open_sealed(settings: Settings, sealed: str, *, key_id: str, context: str) -> dict[str, Any]:
     for kid, key in keyring(settings):
         if kid == key_id:
-            return json.loads(unwrap(key, sealed, context=context))  # type: ignore[no-any-return]
+            return json.loads(unwrap(key, sealed, context=context))
     raise IdentityKeyMissing(f"identity key {key_id!r} is not configured")

@@ -42,7 +42,7 @@ def submit_report(
     now: NowDep,
     key: idempotency.IdempotencyKey,
 ) -> JSONResponse:
-    def produce() -> tuple[int, dict]:  # type: ignore[type-arg]
+    def produce() -> tuple[int, dict]:
         (report,) = service.submit_many(session, settings, principal, [payload], now=now, pointer_prefix="/body")
         return 201, service.to_out(session, [report])[0].model_dump(mode="json")
 
@@ -79,7 +79,7 @@ def submit_report_batch(
             errors=[FieldError(pointer="/body/items", detail=f"{len(payload.items)} items")],
         )
 
-    def produce() -> tuple[int, dict]:  # type: ignore[type-arg]
+    def produce() -> tuple[int, dict]:
         reports = service.submit_many(session, settings, principal, payload.items, now=now)
         return 201, ReportBatchOut(items=service.to_out(session, reports)).model_dump(mode="json")
 

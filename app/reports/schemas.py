@@ -93,8 +93,8 @@ class ReportIn(Strict):
     content_kind: ContentKind
     captured_at: AwareDatetime
     excerpt: Annotated[str, StringConstraints(max_length=4000)] | None = None
-    category: ViolationCode  # type: ignore[valid-type]
-    engagement_action: EngagementAction | None = Field(  # type: ignore[valid-type]
+    category: ViolationCode
+    engagement_action: EngagementAction | None = Field(
         None, description="Required for engage_campaign_account: post, comment, share, like, follow or join"
     )
     asn: AsnIn

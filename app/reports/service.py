@@ -236,8 +236,8 @@ def to_out(session: Session, reports: list[Report]) -> list[ReportOut]:
     ]
 
 
-def group_by_case(rows) -> dict[uuid.UUID, list]:  # type: ignore[no-untyped-def, type-arg]
-    grouped: dict[uuid.UUID, list] = {}  # type: ignore[type-arg]
+def group_by_case(rows) -> dict[uuid.UUID, list]:
+    grouped: dict[uuid.UUID, list] = {}
     for row in rows:
         grouped.setdefault(row.case_id, []).append(row)
     return grouped

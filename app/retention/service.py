@@ -137,7 +137,7 @@ def _drop_stored_responses(session: Session, r: Report) -> int:
         if str(r.id) in rec.response_body
     ]
     if stale:
-        session.exec(delete(IdempotencyRecord).where(col(IdempotencyRecord.id).in_(stale)))  # type: ignore[call-overload]
+        session.exec(delete(IdempotencyRecord).where(col(IdempotencyRecord.id).in_(stale)))
     return len(stale)
 
 

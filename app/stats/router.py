@@ -30,7 +30,7 @@ class Stats(BaseModel):
     reports_by_agency: dict[str, int]
 
 
-def _counts(session: Session, column) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _counts(session: Session, column) -> dict[str, int]:
     return {str(k): int(v) for k, v in session.exec(select(column, func.count()).group_by(column))}
 
 

@@ -73,7 +73,7 @@ def _move_custody(session: Session, *, source: Agency, successor: Agency, now: d
     session.execute(
         update(CaseFile)
         .where(col(CaseFile.id).in_([c.id for c in open_cases]))
-        .values(custodian_agency_id=successor.id, version=CaseFile.version + 1, updated_at=now)  # type: ignore[operator]
+        .values(custodian_agency_id=successor.id, version=CaseFile.version + 1, updated_at=now)
     )
     for case in open_cases:
         events.record(

@@ -28,7 +28,7 @@ def upgrade() -> None:
         "ORDER BY r.received_at, r.id LIMIT 1)"
     )
     op.execute(
-        f"UPDATE information_request SET report_id = {first_report.format(col='id')}, "
+        f"UPDATE information_request SET report_id = {first_report.format(col='id')}, "  # noqa: S608 - constant SQL, no input
         f"addressed_agency_id = {first_report.format(col='agency_id')}"
     )
     with op.batch_alter_table("information_request", schema=None) as batch_op:

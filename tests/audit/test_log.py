@@ -89,7 +89,7 @@ class TestOneRowPerRequest:
 
 class TestIntegrity:
     def test_chain_verifies_and_tampering_is_located(self, world: World) -> None:
-        for n in range(3):
+        for n in range(6):
             push(world, report_payload(f"T-{n}", content_url=f"https://x.com/t/{n}"))
         exported = exported_rows(world)
         assert verify(exported).ok

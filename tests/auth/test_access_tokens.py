@@ -194,7 +194,7 @@ class TestStateChecks:
 
     def test_revoked_token_refused(self, world: World) -> None:
         seeded = world.clients["APTIKA"]
-        token, other = world.token("APTIKA"), world.token("APTIKA")
+        token, other = world.token("APTIKA", fresh=True), world.token("APTIKA", fresh=True)
         response = world.client.post(
             "/oauth/revoke", data={"token": token}, auth=(seeded.client_id, seeded.secret or "")
         )

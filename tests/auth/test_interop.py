@@ -24,6 +24,8 @@ from app.main import create_app
 from tests.conftest import TEST_SECRET_KEY
 from tests.live_server import reserve_port, serve
 
+pytestmark = pytest.mark.bare_database  # seeds itself, on the wall clock
+
 
 class Live:
     def __init__(self, url: str, settings: Settings, seeded: dict[str, demo.SeededClient], engine: Any) -> None:

@@ -19,7 +19,7 @@ class TestKeyRotation:
         old_kid = keys.active_key(world.db).kid
         new_key = keys.rotate(world.db, settings=world.settings, now=world.clock.now())
         world.db.commit()
-        new_token = world.token("APTIKA")
+        new_token = world.token("APTIKA", fresh=True)
         import jwt as pyjwt
 
         assert pyjwt.get_unverified_header(new_token)["kid"] == new_key.kid != old_kid

@@ -1,3 +1,4 @@
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -15,6 +16,7 @@ class TestReadyz:
         assert response.status_code == 200
         assert response.json()["checks"]["migrations"] == "head"
 
+    @pytest.mark.bare_database
     def test_not_ready_without_a_signing_key(self, client: TestClient) -> None:
         response = client.get("/readyz")
         assert response.status_code == 503
