@@ -37,22 +37,39 @@ _PREFERENCE = [
 def governing(session: Session, *, agency_id: object, now: datetime) -> AgreementStatus:
     """The agreement that applies to an agency now: an active one over one winding down, over one not yet
     in force, over ended ones; among equals the latest ``valid_until``."""
+    agreements, extensions = load_for_agency(session, agency_id=agency_id)
+    return governing_from(agreements, extensions, now=now)
+
+
+def load_for_agency(
+    session: Session, *, agency_id: object
+) -> tuple[tuple[Agreement, ...], tuple[AgreementExtension, ...]]:
+    """Every agreement the agency is party to, latest ``valid_until`` first, and all their extensions: what
+    ``governing_from`` decides from at any instant (so a cached copy answers for any ``now``)."""
     query = (
         select(Agreement)
         .join(AgreementParty, col(AgreementParty.agreement_id) == col(Agreement.id))
         .where(AgreementParty.agency_id == agency_id)
         .order_by(col(Agreement.valid_until).desc())
     )
-    candidates = [(state_of(a, now), a) for a in session.exec(query)]
+    agreements = tuple(session.exec(query))
+    if not agreements:
+        return (), ()
+    extensions = session.exec(
+        select(AgreementExtension).where(col(AgreementExtension.agreement_id).in_([a.id for a in agreements]))
+    ).all()
+    return agreements, tuple(extensions)
+
+
+def governing_from(
+    agreements: tuple[Agreement, ...], extensions: tuple[AgreementExtension, ...], *, now: datetime
+) -> AgreementStatus:
+    candidates = [(state_of(a, now), a) for a in agreements]
     if not candidates:
         return AgreementStatus(None, AgreementState.none)
     state, agreement = min(candidates, key=lambda pair: _PREFERENCE.index(pair[0]))
-    running = session.exec(
-        select(AgreementExtension).where(
-            AgreementExtension.agreement_id == agreement.id, col(AgreementExtension.valid_until) > now
-        )
-    ).all()
-    return AgreementStatus(agreement, state, tuple(running))
+    running = tuple(e for e in extensions if e.agreement_id == agreement.id and e.valid_until > now)
+    return AgreementStatus(agreement, state, running)
 
 
 def inherit_parties(session: Session, *, source_id: uuid.UUID, successor_id: uuid.UUID) -> list[str]:

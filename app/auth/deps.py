@@ -14,7 +14,7 @@ from app.agreements.models import AgreementState
 from app.auth import service
 from app.auth.jwt_guard import JWTRejected
 from app.auth.scopes import ALL_SCOPES
-from app.core.deps import NowDep, SettingsDep
+from app.core.deps import NowDep, RuntimeDep, SettingsDep
 from app.core.errors import InsufficientScope, InvalidToken, Unauthorized
 from app.unit_of_work import SessionDep
 
@@ -40,12 +40,15 @@ def get_principal(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    runtime: RuntimeDep,
     now: NowDep,
     authorization: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
     token = _bearer(authorization)
     try:
-        principal = service.resolve_principal(session, token, settings=settings, now=now)
+        principal = service.resolve_principal(
+            session, token, settings=settings, now=now, cache=service.principal_cache(runtime)
+        )
     except JWTRejected as exc:
         raise InvalidToken(
             str(exc),

@@ -60,3 +60,15 @@ class UsedAssertion(SQLModel, table=True):
     client_id: str = Field(max_length=64)
     jti: str = Field(max_length=255)
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class AuthVersion(SQLModel, table=True):
+    """One row whose ``version`` moves on every change to what authorises a request (clients, revocations,
+    agencies and their roles, agreements, parties, extensions, signing keys): database triggers bump it, so
+    no code path can forget to. Each server process caches resolved principals by token and reads this one
+    row per request; a moved version drops the cache, in every process, on the very next request."""
+
+    __tablename__ = "auth_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = Field(default=0)

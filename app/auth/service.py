@@ -3,8 +3,10 @@ RFC 9068 access tokens, RFC 7009 revocation, and the per-request principal."""
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from threading import Lock
 from typing import Any
 
 from jose.utils import base64url_decode
@@ -13,9 +15,9 @@ from sqlmodel import Session, col, delete, select
 
 from app.access.policy import Principal
 from app.agencies import service as agencies
-from app.agencies.models import Agency
+from app.agencies.models import Agency, AgencyRole
 from app.agreements import service as agreements
-from app.agreements.models import Agreement, AgreementState
+from app.agreements.models import Agreement, AgreementExtension, AgreementState
 from app.auth import clients, keys
 from app.auth.jwt_guard import (
     ACCESS_TOKEN_TYP,
@@ -24,10 +26,11 @@ from app.auth.jwt_guard import (
     read_unverified_header,
     verify_jwt,
 )
-from app.auth.models import ApiClient, RevokedToken, SigningKey, UsedAssertion
+from app.auth.models import ApiClient, AuthVersion, RevokedToken, SigningKey, UsedAssertion
 from app.auth.scopes import scopes_for_roles
 from app.core.clock import as_utc
 from app.core.config import Settings
+from app.core.runtime import Runtime
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ACCESS_TOKEN_CLAIMS = ("iss", "aud", "sub", "client_id", "iat", "exp", "jti", "scope")
@@ -203,9 +206,16 @@ def issue_token(
 # ---- access-token verification and the principal ---------------------------------------------------------
 
 
-def _key_resolver(session: Session, now: datetime):
+def _key_resolver(
+    session: Session, now: datetime, cache: "PrincipalCache | None" = None
+) -> Callable[[str | None], tuple[dict[str, Any], str]]:
     def resolve(kid: str | None) -> tuple[dict[str, Any], str]:
-        key = session.get(SigningKey, kid) if kid else None
+        if not isinstance(kid, str):
+            key = None
+        elif cache is not None:
+            key = cache.key(session, kid)
+        else:
+            key = session.get(SigningKey, kid)
         if key is None or (key.retire_at is not None and as_utc(key.retire_at) <= now):
             raise JWTRejected("unknown or retired key")
         return dict(key.public_jwk), key.alg
@@ -213,10 +223,12 @@ def _key_resolver(session: Session, now: datetime):
     return resolve
 
 
-def verify_access_token(session: Session, token: str, *, settings: Settings, now: datetime) -> dict[str, Any]:
+def verify_access_token(
+    session: Session, token: str, *, settings: Settings, now: datetime, cache: "PrincipalCache | None" = None
+) -> dict[str, Any]:
     return verify_jwt(
         token,
-        resolve_key=_key_resolver(session, now),
+        resolve_key=_key_resolver(session, now, cache),
         policy=VerificationPolicy(
             issuers={settings.issuer},
             audiences={settings.audience},
@@ -230,30 +242,117 @@ def verify_access_token(session: Session, token: str, *, settings: Settings, now
     )
 
 
-def resolve_principal(session: Session, token: str, *, settings: Settings, now: datetime) -> Principal:
-    claims = verify_access_token(session, token, settings=settings, now=now)
-    client = clients.by_client_id(session, claims["client_id"])
-    if client is None or client.disabled_at is not None or claims["sub"] != client.client_id:
-        raise JWTRejected("client unknown or disabled")
-    if session.get(RevokedToken, claims["jti"]) is not None:
-        raise JWTRejected("token revoked")
+@dataclass(frozen=True)
+class CallerContext:
+    """What a principal is computed from, loaded once per token and authorisation version: the client, its
+    agency, the agency's dated roles, its agreements and their extensions, whether the token is revoked.
+    Everything time-dependent is kept as dated rows, so one cached copy answers for any ``now``."""
+
+    client_id: str
+    client_scopes: frozenset[str]
+    usable: bool  # enabled, and the token is not revoked
+    agency_id: Any
+    agency_code: str
+    roles: tuple[tuple[str, datetime, datetime | None], ...]
+    agreements: tuple[Agreement, ...]
+    extensions: tuple[AgreementExtension, ...]
+
+    def principal(self, claims: dict[str, Any], *, now: datetime) -> Principal:
+        roles = frozenset(r for r, since, until in self.roles if since <= now and (until is None or until > now))
+        status = agreements.governing_from(self.agreements, self.extensions, now=now)
+        by_roles = frozenset(str(claims["scope"]).split()) & self.client_scopes & scopes_for_roles(roles)
+        return Principal(
+            client_id=self.client_id,
+            agency_id=self.agency_id,
+            agency_code=self.agency_code,
+            roles=roles,
+            scopes=by_roles & status.scopes(),
+            scopes_before_agreement=by_roles,
+            token_id=claims["jti"],
+            token_expires_at=datetime.fromtimestamp(claims["exp"], tz=now.tzinfo),
+            agreement=status,
+        )
+
+
+class PrincipalCache:
+    """Per process (per runtime): signing keys by kid and caller contexts by token id, valid for one
+    authorisation version. Each request reads the version (one indexed row); when it moved — a client
+    disabled, a token revoked, a role transferred, an agreement changed, a key retired, in any process — the
+    cache is dropped before it is used, so such a change bites on the very next request everywhere."""
+
+    MAX_TOKENS = 10_000
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.keys: dict[str, SigningKey] = {}
+        self.contexts: dict[str, CallerContext] = {}
+        self._lock = Lock()
+
+    def sync(self, session: Session) -> None:
+        version = session.execute(select(AuthVersion.version).where(col(AuthVersion.id) == 1)).scalar_one()
+        with self._lock:
+            if version != self.version or len(self.contexts) > self.MAX_TOKENS:
+                self.version, self.keys, self.contexts = version, {}, {}
+
+    def key(self, session: Session, kid: str) -> SigningKey | None:
+        if kid not in self.keys:
+            key = session.get(SigningKey, kid)
+            if key is None:
+                return None
+            session.expunge(key)
+            self.keys[kid] = key
+        return self.keys[kid]
+
+    def context(self, session: Session, claims: dict[str, Any]) -> CallerContext | None:
+        jti = str(claims["jti"])
+        if jti not in self.contexts:
+            loaded = _load_context(session, str(claims["client_id"]), jti)
+            if loaded is None:
+                return None
+            self.contexts[jti] = loaded
+        return self.contexts[jti]
+
+
+def principal_cache(runtime: Runtime) -> PrincipalCache:
+    return runtime.component(_build_principal_cache)
+
+
+def _build_principal_cache(_runtime: Runtime) -> PrincipalCache:
+    return PrincipalCache()
+
+
+def _load_context(session: Session, client_id: str, jti: str) -> CallerContext | None:
+    client = clients.by_client_id(session, client_id)
+    if client is None:
+        return None
     agency = session.get(Agency, client.agency_id)
     assert agency is not None
-    roles = frozenset(agencies.current_roles(session, agency_id=agency.id, now=now))
-    status = agreements.governing(session, agency_id=agency.id, now=now)
-    token_scopes = frozenset(str(claims["scope"]).split())
-    by_roles = token_scopes & frozenset(client.scopes) & scopes_for_roles(roles)
-    return Principal(
+    roles = session.exec(select(AgencyRole).where(AgencyRole.agency_id == agency.id)).all()
+    held, extensions = agreements.load_for_agency(session, agency_id=agency.id)
+    for row in (client, agency, *roles, *held, *extensions):
+        session.expunge(row)
+    return CallerContext(
         client_id=client.client_id,
+        client_scopes=frozenset(client.scopes),
+        usable=client.disabled_at is None and session.get(RevokedToken, jti) is None,
         agency_id=agency.id,
         agency_code=agency.code,
-        roles=roles,
-        scopes=by_roles & status.scopes(),
-        scopes_before_agreement=by_roles,
-        token_id=claims["jti"],
-        token_expires_at=datetime.fromtimestamp(claims["exp"], tz=now.tzinfo),
-        agreement=status,
+        roles=tuple((r.role, r.valid_from, r.valid_until) for r in roles),
+        agreements=held,
+        extensions=extensions,
     )
+
+
+def resolve_principal(
+    session: Session, token: str, *, settings: Settings, now: datetime, cache: PrincipalCache | None = None
+) -> Principal:
+    cache = cache or PrincipalCache()
+    cache.sync(session)
+    claims = verify_access_token(session, token, settings=settings, now=now, cache=cache)
+    context = cache.context(session, claims)
+    if context is None or not context.usable or claims["sub"] != context.client_id:
+        raise JWTRejected("client unknown or disabled, or token revoked")
+    return context.principal(claims, now=now)
 
 
 # ---- revocation (RFC 7009) -------------------------------------------------------------------------------
