@@ -52,7 +52,10 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> En
         return engine
     if "poolclass" not in kwargs:
         kwargs.update(pool_size=10, max_overflow=20)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # Sessions in UTC: timestamps aggregated to JSON in SQL (app/cases/loading.py) come out as the ORM's do.
+    # No pre-ping: it would cost every request a round trip; a connection found dead is invalidated with the
+    # whole pool by SQLAlchemy, and the next checkout reconnects.
+    return create_engine(url, connect_args={"options": "-c timezone=UTC"}, pool_recycle=1800, **kwargs)
 
 
 def _ensure_sqlite_dir(url: str) -> None:

@@ -1,0 +1,151 @@
+"""What a case view needs besides the case row: its reports (with reporter agency and evidence), sanctions and
+information requests, plus agency codes, for many cases at once.
+
+On PostgreSQL in one statement (JSON aggregation per case), so a case read or a page of any size costs the
+same few round trips; elsewhere (the embedded SQLite default) in a handful of batched queries. Both return
+the same plain structures, which the per-role schemas validate.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlmodel import Session, col, select
+
+from app.agencies.models import Agency
+from app.cases.models import InformationRequest, SanctionOutcome
+from app.evidence.models import EvidenceBlob, EvidenceLink
+from app.reports.models import Report
+
+
+@dataclass
+class Children:
+    custodian_agency: str = ""
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    sanctions: list[dict[str, Any]] = field(default_factory=list)
+    information_requests: list[dict[str, Any]] = field(default_factory=list)
+
+
+_PG_CHILDREN = text(
+    """
+SELECT c.id,
+  (SELECT code FROM agency WHERE agency.id = c.custodian_agency_id) AS custodian_agency,
+  COALESCE((
+    SELECT json_agg(json_build_object(
+      'id', r.id, 'reporter_agency', a.code, 'reference', r.reference, 'content_kind', r.content_kind,
+      'captured_at', r.captured_at, 'excerpt', r.excerpt, 'engagement_action', r.engagement_action,
+      'source', r.source, 'received_at', r.received_at,
+      'has_public_reporter', r.reporter_identity_sealed IS NOT NULL,
+      'asn', json_build_object('name', r.asn_name, 'identifier', r.asn_identifier,
+        'identifier_kind', r.asn_identifier_kind, 'instansi', r.asn_instansi, 'jabatan', r.asn_jabatan,
+        'region_code', r.region_code),
+      'evidence', COALESCE((
+        SELECT json_agg(json_build_object('sha256', l.sha256, 'kind', l.kind, 'filename', l.filename,
+          'size', b.size, 'media_type', b.media_type) ORDER BY l.id)
+        FROM evidence_link l JOIN evidence_blob b ON b.sha256 = l.sha256 WHERE l.report_id = r.id), '[]')
+    ) ORDER BY r.received_at, r.id)
+    FROM report r JOIN agency a ON a.id = r.agency_id WHERE r.case_id = c.id), '[]') AS reports,
+  COALESCE((
+    SELECT json_agg(json_build_object('id', s.id, 'track', s.track, 'code', s.code, 'level', s.level,
+      'catalogue_version', s.catalogue_version, 'legal_basis', s.legal_basis, 'decided_by', s.decided_by,
+      'decree_number', s.decree_number, 'decree_date', s.decree_date, 'note', s.note,
+      'recorded_at', s.recorded_at) ORDER BY s.recorded_at, s.id)
+    FROM sanction_outcome s WHERE s.case_id = c.id), '[]') AS sanctions,
+  COALESCE((
+    SELECT json_agg(json_build_object('id', q.id, 'report_id', q.report_id, 'question', q.question,
+      'requested_at', q.requested_at, 'answered_at', q.answered_at, 'answer_note', q.answer_note)
+      ORDER BY q.requested_at, q.id)
+    FROM information_request q WHERE q.case_id = c.id), '[]') AS information_requests
+FROM case_file c WHERE c.id = ANY(:ids)
+"""
+).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
+
+
+def children_of(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Children]:
+    if not case_ids:
+        return {}
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(_PG_CHILDREN, {"ids": case_ids}).mappings()
+        return {
+            row["id"]: Children(
+                custodian_agency=row["custodian_agency"],
+                reports=row["reports"],
+                sanctions=row["sanctions"],
+                information_requests=row["information_requests"],
+            )
+            for row in rows
+        }
+    return _batched(session, case_ids)
+
+
+def _batched(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Children]:
+    from app.cases.models import CaseFile
+
+    codes = dict(session.exec(select(Agency.id, Agency.code)).all())
+    found = {
+        c.id: Children(custodian_agency=codes[c.custodian_agency_id])
+        for c in session.exec(select(CaseFile).where(col(CaseFile.id).in_(case_ids)))
+    }
+    reports = list(
+        session.exec(
+            select(Report).where(col(Report.case_id).in_(case_ids)).order_by(col(Report.received_at), col(Report.id))
+        )
+    )
+    evidence = _evidence(session, [r.id for r in reports])
+    for r in reports:
+        found[r.case_id].reports.append(_report(r, codes[r.agency_id], evidence.get(r.id, [])))
+    sanctions = select(SanctionOutcome).where(col(SanctionOutcome.case_id).in_(case_ids))
+    for s in session.exec(sanctions.order_by(col(SanctionOutcome.recorded_at), col(SanctionOutcome.id))):
+        found[s.case_id].sanctions.append({**s.model_dump(), "decree_date": s.decree_date.isoformat()})
+    requests = select(InformationRequest).where(col(InformationRequest.case_id).in_(case_ids))
+    for q in session.exec(requests.order_by(col(InformationRequest.requested_at), col(InformationRequest.id))):
+        found[q.case_id].information_requests.append(q.model_dump())
+    return found
+
+
+def _evidence(session: Session, report_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    rows = session.exec(
+        select(EvidenceLink, EvidenceBlob)
+        .join(EvidenceBlob, col(EvidenceBlob.sha256) == col(EvidenceLink.sha256))
+        .where(col(EvidenceLink.report_id).in_(report_ids))
+        .order_by(col(EvidenceLink.id))
+    )
+    by_report: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for link, blob in rows:
+        assert link.report_id is not None
+        by_report.setdefault(link.report_id, []).append(
+            {
+                "sha256": link.sha256,
+                "kind": link.kind,
+                "filename": link.filename,
+                "size": blob.size,
+                "media_type": blob.media_type,
+            }
+        )
+    return by_report
+
+
+def _report(r: Report, agency_code: str, evidence: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "reporter_agency": agency_code,
+        "reference": r.reference,
+        "content_kind": r.content_kind,
+        "captured_at": r.captured_at,
+        "excerpt": r.excerpt,
+        "engagement_action": r.engagement_action,
+        "source": r.source,
+        "received_at": r.received_at,
+        "has_public_reporter": r.reporter_identity_sealed is not None,
+        "asn": {
+            "name": r.asn_name,
+            "identifier": r.asn_identifier,
+            "identifier_kind": r.asn_identifier_kind,
+            "instansi": r.asn_instansi,
+            "jabatan": r.asn_jabatan,
+            "region_code": r.region_code,
+        },
+        "evidence": evidence,
+    }
