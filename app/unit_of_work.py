@@ -11,17 +11,22 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.audit.recorder import receipt, record_success
 from app.core.deps import NowDep, RuntimeDep
+from app.core.runtime import Runtime
 from app.events import service as events
 
 
 def get_session(request: Request, runtime: RuntimeDep, now: NowDep) -> Iterator[Session]:
     """Committed after the route returns and *before* the response is sent (scope="function"), so an
-    acknowledged write is a committed write."""
-    with Session(runtime.engine, expire_on_commit=False) as session:
+    acknowledged write is a committed write. A read on PostgreSQL runs without a transaction block: under
+    READ COMMITTED each statement sees its own snapshot either way, its only write is its audit row, and it
+    saves the BEGIN and COMMIT round trips."""
+    bind = autocommit_engine(runtime) if request.method in READS and runtime.settings.is_postgresql else runtime.engine
+    with Session(bind, expire_on_commit=False) as session:
         try:
             yield session
             events.publish(session)
@@ -32,6 +37,17 @@ def get_session(request: Request, runtime: RuntimeDep, now: NowDep) -> Iterator[
             session.rollback()
             raise
     receipt(request, runtime.engine)
+
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def autocommit_engine(runtime: Runtime) -> Engine:
+    return runtime.component(_build_autocommit_engine)
+
+
+def _build_autocommit_engine(runtime: Runtime) -> Engine:
+    return runtime.engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
         return f"{self.issuer}/oauth/token"
 
     @property
+    def is_postgresql(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 

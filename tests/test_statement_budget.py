@@ -1,0 +1,78 @@
+"""The statements a request sends to PostgreSQL, counted at the driver: cursor executions, plus BEGIN and
+COMMIT (or ROLLBACK) for every transaction block. The budget of issue #10, warm (the caller's token seen
+once before, as any real client's is)."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event
+
+from tests.builders import World, push, report_payload
+
+pytestmark = pytest.mark.postgresql_only
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+    def cursor(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.statements.append(statement.strip().split("\n")[0][:100])
+
+    def boundary(self, name: str) -> Any:
+        def record(conn: Any) -> None:
+            if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                self.statements.append(name)
+
+        return record
+
+
+@pytest.fixture
+def counted(app: FastAPI, world: World) -> Iterator[Counter]:
+    engine = app.state.runtime.get().engine
+    counter = Counter()
+    listeners = [
+        ("before_cursor_execute", counter.cursor),
+        ("begin", counter.boundary("BEGIN")),
+        ("commit", counter.boundary("COMMIT")),
+        ("rollback", counter.boundary("ROLLBACK")),
+    ]
+    for name, fn in listeners:
+        event.listen(engine, name, fn)
+    yield counter
+    for name, fn in listeners:
+        event.remove(engine, name, fn)
+
+
+def measure(counter: Counter, call: Any) -> tuple[Any, int]:
+    counter.statements.clear()
+    response = call()
+    return response, len(counter)
+
+
+def test_case_read_page_and_refusal_budgets(world: World, counted: Counter) -> None:
+    case_id = push(world, report_payload()).json()["case"]["id"]
+    for n in range(60):
+        push(world, report_payload(f"P-{n}", content_url=f"https://x.com/p/status/{n}"))
+    kasn = world.auth("KASN")
+    world.client.get("/api/v1/me", headers=kasn)  # the token seen once
+
+    response, read = measure(counted, lambda: world.client.get(f"/api/v1/cases/{case_id}", headers=kasn))
+    assert response.status_code == 200
+    print("case read", read, counted.statements)
+    assert read <= 4, counted.statements
+    response, page = measure(counted, lambda: world.client.get("/api/v1/cases?limit=50", headers=kasn))
+    assert response.status_code == 200 and len(response.json()["items"]) == 50
+    print("page", page)
+    assert page <= 6, counted.statements
+    response, refused = measure(
+        counted, lambda: world.client.get("/api/v1/cases", headers={"Authorization": "Bearer not.a.token"})
+    )
+    assert response.status_code == 401
+    print("refused", refused)
+    assert refused <= 2, counted.statements
