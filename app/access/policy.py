@@ -167,6 +167,9 @@ class Principal:
     token_id: str
     token_expires_at: datetime
     agreement: AgreementStatus = field(compare=False)
+    # (agreement id, agency id, agency code, role held from, until) of every case-authority role held by a
+    # party of the caller's agreements: routing decides from these at any instant (app/cases/routing.py).
+    case_authorities: tuple[tuple[Any, Any, str, datetime, datetime | None], ...] = field(default=(), compare=False)
 
     def has_role(self, role: Role) -> bool:
         return role.value in self.roles

@@ -10,14 +10,16 @@ from threading import Lock
 from typing import Any
 
 from jose.utils import base64url_decode
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from app.access.policy import Principal
+from app.access.roles import Role
 from app.agencies import service as agencies
 from app.agencies.models import Agency, AgencyRole
 from app.agreements import service as agreements
-from app.agreements.models import Agreement, AgreementExtension, AgreementState
+from app.agreements.models import Agreement, AgreementExtension, AgreementParty, AgreementState
 from app.auth import clients, keys
 from app.auth.jwt_guard import (
     ACCESS_TOKEN_TYP,
@@ -256,6 +258,7 @@ class CallerContext:
     roles: tuple[tuple[str, datetime, datetime | None], ...]
     agreements: tuple[Agreement, ...]
     extensions: tuple[AgreementExtension, ...]
+    case_authorities: tuple[tuple[Any, Any, str, datetime, datetime | None], ...]
 
     def principal(self, claims: dict[str, Any], *, now: datetime) -> Principal:
         roles = frozenset(r for r, since, until in self.roles if since <= now and (until is None or until > now))
@@ -271,6 +274,7 @@ class CallerContext:
             token_id=claims["jti"],
             token_expires_at=datetime.fromtimestamp(claims["exp"], tz=now.tzinfo),
             agreement=status,
+            case_authorities=self.case_authorities,
         )
 
 
@@ -329,6 +333,22 @@ def _load_context(session: Session, client_id: str, jti: str) -> CallerContext |
     assert agency is not None
     roles = session.exec(select(AgencyRole).where(AgencyRole.agency_id == agency.id)).all()
     held, extensions = agreements.load_for_agency(session, agency_id=agency.id)
+    authorities = session.execute(
+        sa_select(
+            col(AgreementParty.agreement_id),
+            col(Agency.id),
+            col(Agency.code),
+            col(AgencyRole.valid_from),
+            col(AgencyRole.valid_until),
+        )
+        .join(Agency, col(Agency.id) == col(AgreementParty.agency_id))
+        .join(AgencyRole, col(AgencyRole.agency_id) == col(Agency.id))
+        .where(
+            col(AgreementParty.agreement_id).in_([a.id for a in held]),
+            col(AgencyRole.role) == Role.case_authority.value,
+        )
+        .order_by(col(Agency.code))
+    ).all()
     for row in (client, agency, *roles, *held, *extensions):
         session.expunge(row)
     return CallerContext(
@@ -340,6 +360,7 @@ def _load_context(session: Session, client_id: str, jti: str) -> CallerContext |
         roles=tuple((r.role, r.valid_from, r.valid_until) for r in roles),
         agreements=held,
         extensions=extensions,
+        case_authorities=tuple((a, b, c, d, e) for a, b, c, d, e in authorities),
     )
 
 

@@ -7,11 +7,13 @@ report is refused with ``routing-not-configured`` naming the agreement and the c
 sees the same problem in ``netral agreements show`` and ``/readyz``. Never a silent choice.
 """
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from app.access.policy import Principal
 from app.access.roles import Role
 from app.agencies.models import Agency, AgencyRole
 from app.agencies.service import current
@@ -50,15 +52,21 @@ def routing_of(session: Session, agreement: Agreement, *, now: datetime) -> Rout
     return Routing(agreement=agreement.code, candidates=tuple(dict.fromkeys(a.code for a in holders)))
 
 
-def custodian_for(session: Session, *, reporter_agency_id: object, now: datetime) -> Agency:
-    status = agreements.governing(session, agency_id=reporter_agency_id, now=now)
-    if status.agreement is None:
+def custodian_for(principal: Principal, *, now: datetime) -> uuid.UUID:
+    """The custodian of a case the caller opens now, decided from the caller's cached authorisation data
+    (``Principal.case_authorities``): no query."""
+    agreement = principal.agreement.agreement
+    if agreement is None:
         raise RoutingNotConfigured("Your agency is not a party to any agreement; no case authority can be found.")
-    routing = routing_of(session, status.agreement, now=now)
+    holders = {
+        code: agency_id
+        for agreement_id, agency_id, code, since, until in principal.case_authorities
+        if agreement_id == agreement.id and since <= now and (until is None or until > now)
+    }
+    routing = Routing(agreement=agreement.code, candidates=tuple(sorted(holders)))
     if routing.problem:
         raise RoutingNotConfigured(f"Reports cannot be routed: {routing.problem}. The operator has been told.")
-    agency = session.exec(select(Agency).where(Agency.code == routing.candidates[0])).one()
-    return agency
+    return uuid.UUID(str(holders[routing.candidates[0]]))
 
 
 def problems(session: Session, *, now: datetime) -> list[str]:

@@ -47,7 +47,7 @@ def submit_many(
     """All or nothing: every item is checked before anything is written; any failure rolls back all."""
     policy.require(principal, Action.submit_report)
     _check_batch(session, principal, items, pointer_prefix)
-    custodian = routing.custodian_for(session, reporter_agency_id=principal.agency_id, now=now).id
+    custodian = routing.custodian_for(principal, now=now)
     # Case rows are locked in one order (by dedupe key) by every writer, so two batches that touch the same
     # cases queue behind each other instead of deadlocking; the answer keeps the caller's order.
     order = sorted(range(len(items)), key=lambda i: _dedupe_key(items[i]))
