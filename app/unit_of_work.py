@@ -36,7 +36,7 @@ def get_session(request: Request, runtime: RuntimeDep, now: NowDep) -> Iterator[
             events.discard(session)
             session.rollback()
             raise
-    receipt(request, runtime.engine)
+    receipt(request, runtime.settings)
 
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -18,8 +18,9 @@ def reserve_port() -> socket.socket:
 
 
 @contextmanager
-def serve(app: FastAPI, sock: socket.socket) -> Iterator[str]:
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+def serve(app: FastAPI, sock: socket.socket, *, lifespan: bool = False) -> Iterator[str]:
+    """``lifespan``: run the app's background work too (the audit sealer), as a served process does."""
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on" if lifespan else "off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -76,3 +76,29 @@ def test_case_read_page_and_refusal_budgets(world: World, counted: Counter) -> N
     assert response.status_code == 401
     print("refused", refused)
     assert refused <= 2, counted.statements
+
+
+def test_push_and_transition_budgets(world: World, counted: Counter) -> None:
+    push(world, report_payload("WARM"))  # the token seen once
+    aptika = {**world.auth("APTIKA"), "Idempotency-Key": "budget-1"}
+    payload = report_payload("B-1", content_url="https://x.com/b/status/1")
+    response, pushed = measure(counted, lambda: world.client.post("/api/v1/reports", json=payload, headers=aptika))
+    assert response.status_code == 201
+    print("push", pushed, counted.statements)
+    assert pushed <= 10, counted.statements
+
+
+def test_an_idle_process_sends_at_most_one_statement_a_second(app: FastAPI, world: World, counted: Counter) -> None:
+    """The served app with its background work (the audit sealer and checkpoints), left alone."""
+    import time
+
+    from tests.live_server import reserve_port, serve
+
+    world.client.get("/api/v1/me", headers=world.auth("KASN"))  # a row for the sealer to start with
+    with serve(app, reserve_port(), lifespan=True):
+        time.sleep(1.5)  # the first turns seal what waits
+        counted.statements.clear()
+        time.sleep(4)
+        idle = len(counted)
+    print("idle statements in 4 s", idle, counted.statements)
+    assert idle <= 4, counted.statements

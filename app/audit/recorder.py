@@ -15,12 +15,12 @@ from functools import lru_cache
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.audit import service
+from app.audit import receipts, service
 from app.audit.service import AuditEntry
+from app.core.config import Settings
 
 log = logging.getLogger("netral.audit")
 
@@ -88,23 +88,27 @@ def record_success(session: Session, request: Request, now: Any) -> None:
     route = request.scope.get("route")
     status = getattr(route, "status_code", None) or 200
     noted = session.info.get("audit_objects")
-    request.state.audit_event_id = service.append(
-        session, entry_for(request, status=status, outcome="allowed", now=now, noted=noted)
-    )
+    entry = entry_for(request, status=status, outcome="allowed", now=now, noted=noted)
+    request.state.audit_entry = entry
+    request.state.audit_event_id = service.append(session, entry)
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def receipt(request: Request, engine: Engine) -> None:
-    """After the commit, before the response. A write waits until its row is sealed into the chain, and the
-    response says where (``Audit-Receipt: <seq> <hash>``). A read does not wait: its row is sealed by the
-    next write's seal, by the sweep of any server process (``app.audit.sealer``), or when an auditor reads
-    the log; numbers for this choice are in the README."""
+def receipt(request: Request, settings: Settings) -> None:
+    """After the commit, before the response: a write answers with a signed promise that its audit row is in
+    the log (``Audit-Receipt``, app/audit/receipts.py); the elected sealer chains it within a second. Reads
+    carry no receipt. Numbers for this choice are in the README."""
     if request.method in SAFE_METHODS:
         return
-    seq, digest = service.seal_through(engine, request.state.audit_event_id)
-    request.state.extra_headers = {**getattr(request.state, "extra_headers", {}), "Audit-Receipt": f"{seq} {digest}"}
+    entry: AuditEntry = request.state.audit_entry
+    row = {name: getattr(entry, name) for name in service.HASHED if name != "seq"}
+    row["object_ids"] = entry.object_ids or {}
+    request.state.extra_headers = {
+        **getattr(request.state, "extra_headers", {}),
+        "Audit-Receipt": receipts.issue(settings, row),
+    }
 
 
 async def audit_refusal(request: Request, status: int) -> None:

@@ -100,6 +100,13 @@ def append(session: Session, entry: AuditEntry) -> int:
     return event_id
 
 
+def try_lock_chain(session: Session) -> bool:
+    """The chain's lock if free: the elected sealer is whoever holds it; the others skip their turn."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.execute(select(func.pg_try_advisory_xact_lock(CHAIN_LOCK))).scalar_one())
+
+
 def lock_chain(session: Session) -> None:
     """The chain's lock, held until the caller's transaction ends. On PostgreSQL an advisory lock: unlike a
     row lock it writes nothing, so a waiter that then finds its row already sealed commits without a disk
@@ -108,12 +115,13 @@ def lock_chain(session: Session) -> None:
         session.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK)))
 
 
-def seal(session: Session, *, own_id: int | None = None) -> int:
+def seal(session: Session, *, own_id: int | None = None, locked: bool = False) -> int:
     """Lock the chain and seal committed unsealed rows in insertion order (at most SEAL_BATCH); nothing when
     ``own_id`` was sealed by the previous holder while this one waited. The caller commits. Core statements,
     not ORM objects: this is the one serialised step, so it is kept short, and a session that seals twice
     never reads a stale head from its identity map. Returns how many rows it sealed."""
-    lock_chain(session)
+    if not locked:
+        lock_chain(session)
     if own_id is not None and _sealed(session, own_id) is not None:
         return 0
     seq, prev = session.execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)).one()
@@ -157,6 +165,26 @@ def seal_through(engine: Engine, event_id: int) -> tuple[int, str]:
             session.rollback()
             seal(session, own_id=event_id)
             session.commit()
+
+
+def sweep(engine: Engine) -> int:
+    """The background sealer's turn, in every server process: one cheap autocommitted look while idle; when
+    rows wait, whoever takes the chain lock first seals them all (the others skip, not queue). Returns rows
+    sealed (0 also when another process holds the lock)."""
+    look = engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
+    with look.connect() as connection:
+        waiting = connection.execute(select(EVENTS.c.id).where(EVENTS.c.seq.is_(None)).limit(1)).first()
+    if waiting is None:
+        return 0
+    sealed = 0
+    with Session(engine) as session:
+        while try_lock_chain(session):
+            batch = seal(session, locked=True)
+            session.commit()
+            sealed += batch
+            if batch < SEAL_BATCH:
+                break
+    return sealed
 
 
 def seal_pending(engine: Engine) -> int:

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from app.access import policy
@@ -52,17 +53,20 @@ def dedupe_key(asn_identifier: str, content_url: str) -> str:
     return hashlib.sha256(f"{asn_identifier}\n{content_url}".encode()).hexdigest()
 
 
-def open_or_join(session: Session, *, key: str, new_case: CaseFile) -> tuple[CaseFile, bool]:
-    """The unique ``dedupe_key`` decides under concurrency: a loser of the race joins the winner's case."""
-    existing = session.exec(select(CaseFile).where(CaseFile.dedupe_key == key)).first()
-    if existing is not None:
-        return existing, True
-    try:
-        with session.begin_nested():
-            session.add(new_case)
-        return new_case, False
-    except IntegrityError:
-        return session.exec(select(CaseFile).where(CaseFile.dedupe_key == key)).one(), True
+def open_or_join(session: Session, *, new_case: CaseFile, now: datetime) -> tuple[CaseFile, bool]:
+    """One statement: insert the case, or — same ASN and URL, the unique ``dedupe_key`` decides, under
+    concurrency too — join the existing one, bumping its version (another writer's join is no conflict, so
+    unconditionally). A new case is the only one whose version is 1 after this."""
+    table = CaseFile.__table__  # type: ignore[attr-defined]
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        dialect_insert(table)
+        .values(**new_case.model_dump())
+        .on_conflict_do_update(index_elements=["dedupe_key"], set_={"version": table.c.version + 1, "updated_at": now})
+        .returning(*table.c)
+    )
+    case = CaseFile.model_validate(dict(session.execute(statement).mappings().one()))
+    return case, case.version != 1
 
 
 def record_status(

@@ -13,9 +13,10 @@ from typing import Annotated, Any
 
 from fastapi import Header
 from fastapi.responses import JSONResponse
-from sqlalchemy import UniqueConstraint
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlalchemy import UniqueConstraint, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from app.core.db import UTCDateTime
 from app.core.errors import ProblemError
@@ -81,18 +82,17 @@ def execute(
         status, body = produce()
         return JSONResponse(body, status_code=status)
     fingerprint = _fingerprint(operation, payload)
-    stored = _stored(session, client_id, key)
-    if stored is None:
-        stored = _reserve(session, client_id=client_id, key=key, fingerprint=fingerprint, now=now)
-    if stored is not None:
+    reserved = _reserve(session, client_id=client_id, key=key, fingerprint=fingerprint, now=now)
+    if reserved is None:
+        stored = _stored(session, client_id, key)
+        assert stored is not None  # the conflicting insert committed before ours went on
         return _replay(stored, fingerprint)
     status, body = produce()
-    record = session.exec(
-        select(IdempotencyRecord).where(IdempotencyRecord.client_id == client_id, IdempotencyRecord.key == key)
-    ).one()
-    record.status_code, record.response_body = status, json.dumps(body)
-    session.add(record)
-    session.flush()
+    session.execute(
+        update(IdempotencyRecord)
+        .where(col(IdempotencyRecord.id) == reserved)
+        .values(status_code=status, response_body=json.dumps(body))
+    )
     return JSONResponse(body, status_code=status)
 
 
@@ -101,26 +101,19 @@ def _stored(session: Session, client_id: str, key: str) -> IdempotencyRecord | N
     return session.exec(query.execution_options(populate_existing=True)).first()
 
 
-def _reserve(
-    session: Session, *, client_id: str, key: str, fingerprint: str, now: datetime
-) -> IdempotencyRecord | None:
-    """Insert the record (status 0 = in progress); if another transaction got there first, wait for it and
-    return its record."""
-    try:
-        with session.begin_nested():
-            session.add(
-                IdempotencyRecord(
-                    client_id=client_id,
-                    key=key,
-                    request_hash=fingerprint,
-                    status_code=0,
-                    response_body="",
-                    created_at=now,
-                )
-            )
-        return None
-    except IntegrityError:
-        return _stored(session, client_id, key)
+def _reserve(session: Session, *, client_id: str, key: str, fingerprint: str, now: datetime) -> int | None:
+    """Insert the record (status 0 = in progress) in one statement; ``None`` when the key is taken. A
+    concurrent first request with the same key holds the unique index entry until it commits: this insert
+    waits for it, then finds the conflict (PostgreSQL; on SQLite the write lock serialises them)."""
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        dialect_insert(IdempotencyRecord)
+        .values(client_id=client_id, key=key, request_hash=fingerprint, status_code=0, response_body="", created_at=now)
+        .on_conflict_do_nothing(index_elements=["client_id", "key"])
+        .returning(col(IdempotencyRecord.id))
+    )
+    reserved = session.execute(statement).scalar_one_or_none()
+    return None if reserved is None else int(reserved)
 
 
 def _replay(stored: IdempotencyRecord, fingerprint: str) -> JSONResponse:

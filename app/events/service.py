@@ -4,12 +4,13 @@ transaction commits, by incrementing the one ``feed_counter`` row: that row lock
 positions are handed out and become visible in commit order, without gaps (a rolled-back transaction
 rolls back its increment too). Pollers read ``position > cursor``: never a miss, never a repeat."""
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert, update
+from sqlalchemy import event, insert, text, update
 from sqlmodel import Session, col
 
 from app.access import policy
@@ -55,6 +56,11 @@ def publish(session: Session) -> None:
     pending: list[PendingEvent] = session.info.pop(PENDING, [])
     if not pending:
         return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            _PG_PUBLISH, {"n": len(pending), "rows": json.dumps([_row(i, e) for i, e in enumerate(pending)])}
+        )
+        return
     counter = FeedCounter.__table__.c  # type: ignore[attr-defined]
     last: int = session.execute(
         update(FeedCounter)
@@ -78,6 +84,33 @@ def publish(session: Session) -> None:
             for offset, item in enumerate(pending)
         ],
     )
+
+
+# The counter's increment and the events' insert in one round trip (PostgreSQL).
+_PG_PUBLISH = text(
+    """
+WITH counter AS (
+  UPDATE feed_counter SET last_position = last_position + :n WHERE id = 1 RETURNING last_position
+)
+INSERT INTO feed_event (position, kind, case_id, report_id, report_agency_id, data, occurred_at)
+SELECT counter.last_position - :n + 1 + e.ord, e.kind, e.case_id, e.report_id, e.report_agency_id, e.data,
+       e.occurred_at
+FROM counter, jsonb_to_recordset(CAST(:rows AS jsonb)) AS e(
+  ord int, kind text, case_id uuid, report_id uuid, report_agency_id uuid, data json, occurred_at timestamptz)
+"""
+)
+
+
+def _row(offset: int, item: PendingEvent) -> dict[str, Any]:
+    return {
+        "ord": offset,
+        "kind": item.kind,
+        "case_id": str(item.case_id),
+        "report_id": str(item.report_id) if item.report_id else None,
+        "report_agency_id": str(item.report_agency_id) if item.report_agency_id else None,
+        "data": item.data,
+        "occurred_at": item.occurred_at.isoformat(),
+    }
 
 
 def discard(session: Session) -> None:

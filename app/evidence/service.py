@@ -119,13 +119,14 @@ def read_verified(settings: Settings, blob: EvidenceBlob) -> bytes:
     return data
 
 
-def owned_blobs(session: Session, principal: Principal, hashes: list[str]) -> set[str]:
+def owned_blobs(session: Session, principal: Principal, hashes: list[str]) -> dict[str, EvidenceBlob]:
+    """The caller agency's uploads among these hashes."""
     if not hashes:
-        return set()
-    query = select(EvidenceBlob.sha256).where(
+        return {}
+    query = select(EvidenceBlob).where(
         col(EvidenceBlob.sha256).in_(hashes), EvidenceBlob.uploaded_by_agency_id == principal.agency_id
     )
-    return set(session.exec(query))
+    return {blob.sha256: blob for blob in session.exec(query)}
 
 
 def links_for_reports(session: Session, report_ids: list[object]) -> dict[object, list[EvidenceLink]]:

@@ -44,7 +44,7 @@ def submit_report(
 ) -> JSONResponse:
     def produce() -> tuple[int, dict]:
         (report,) = service.submit_many(session, settings, principal, [payload], now=now, pointer_prefix="/body")
-        return 201, service.to_out(session, [report])[0].model_dump(mode="json")
+        return 201, report.model_dump(mode="json")
 
     return idempotency.execute(
         session,
@@ -81,7 +81,7 @@ def submit_report_batch(
 
     def produce() -> tuple[int, dict]:
         reports = service.submit_many(session, settings, principal, payload.items, now=now)
-        return 201, ReportBatchOut(items=service.to_out(session, reports)).model_dump(mode="json")
+        return 201, ReportBatchOut(items=reports).model_dump(mode="json")
 
     return idempotency.execute(
         session,

@@ -5,7 +5,8 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import and_, or_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from app.access import policy
@@ -43,33 +44,54 @@ def submit_many(
     *,
     now: datetime,
     pointer_prefix: str = "/body/items",
-) -> list[Report]:
-    """All or nothing: every item is checked before anything is written; any failure rolls back all."""
+) -> list[ReportOut]:
+    """All or nothing: every item is checked before anything is written; any failure rolls back all.
+    Returns the reports as their reporter sees them, built from what was written (no read-back)."""
     policy.require(principal, Action.submit_report)
-    _check_batch(session, principal, items, pointer_prefix)
+    blobs = _check_batch(session, principal, items, pointer_prefix)
     custodian = routing.custodian_for(principal, now=now)
     # Case rows are locked in one order (by dedupe key) by every writer, so two batches that touch the same
     # cases queue behind each other instead of deadlocking; the answer keeps the caller's order.
     order = sorted(range(len(items)), key=lambda i: _dedupe_key(items[i]))
     made = {i: _submit_one(session, settings, principal, items[i], custodian=custodian, now=now) for i in order}
-    return [made[i] for i in range(len(items))]
+    reports = [made[i] for i in range(len(items))]
+    joined_cases = [case.id for _report, case in reports if case.version != 1]
+    sanctions = group_by_case(
+        session.exec(select(SanctionOutcome).where(col(SanctionOutcome.case_id).in_(joined_cases)))
+        if joined_cases
+        else []
+    )
+    audit.note(session, "report_ids", [r.id for r, _case in reports])
+    audit.note(session, "case_ids", [case.id for _r, case in reports])
+    return [
+        _one(r, case, sanctions.get(case.id, []), [], _fresh_links(r, item), blobs)
+        for (r, case), item in zip(reports, items, strict=True)
+    ]
+
+
+def _fresh_links(report: Report, item: ReportIn) -> list[EvidenceLink]:
+    return [EvidenceLink(sha256=e.sha256, kind=e.kind, filename=e.filename, report_id=report.id) for e in item.evidence]
 
 
 def _dedupe_key(item: ReportIn) -> str:
     return cases.dedupe_key(item.asn.identifier[1], item.content_url)
 
 
-def _check_batch(session: Session, principal: Principal, items: list[ReportIn], prefix: str) -> None:
+def _check_batch(session: Session, principal: Principal, items: list[ReportIn], prefix: str) -> dict[str, EvidenceBlob]:
+    """Every item's problems at once (a reference used before or twice, evidence not the caller's). A single
+    report's reference is left to its insert (one statement fewer); a race on it is caught there too."""
     errors: list[FieldError] = []
     seen: set[str] = set()
     references = [item.reference for item in items]
-    taken = set(
-        session.exec(
-            select(Report.reference).where(
-                Report.agency_id == principal.agency_id, col(Report.reference).in_(references)
+    taken: set[str] = set()
+    if len(items) > 1:
+        taken = set(
+            session.exec(
+                select(Report.reference).where(
+                    Report.agency_id == principal.agency_id, col(Report.reference).in_(references)
+                )
             )
         )
-    )
     owned = evidence.owned_blobs(session, principal, [e.sha256 for item in items for e in item.evidence])
     for index, item in enumerate(items):
         at = f"{prefix}/{index}" if len(items) > 1 or prefix.endswith("items") else prefix
@@ -92,15 +114,15 @@ def _check_batch(session: Session, principal: Principal, items: list[ReportIn], 
         )
     if errors:
         raise ValidationProblem("Some reports cannot be accepted.", errors=errors)
+    return owned
 
 
 def _submit_one(
     session: Session, settings: Settings, principal: Principal, item: ReportIn, *, custodian: uuid.UUID, now: datetime
-) -> Report:
+) -> tuple[Report, CaseFile]:
     kind, identifier = item.asn.identifier
     case, joined = cases.open_or_join(
         session,
-        key=_dedupe_key(item),
         new_case=CaseFile(
             dedupe_key=_dedupe_key(item),
             status=CaseStatus.submitted.value,
@@ -113,6 +135,7 @@ def _submit_one(
             opened_at=now,
             updated_at=now,
         ),
+        now=now,
     )
     report = Report(
         agency_id=principal.agency_id,
@@ -140,11 +163,7 @@ def _submit_one(
         report.reporter_identity_sealed, report.reporter_identity_key_id = identity.seal(
             settings, item.public_reporter.model_dump(), context=str(report.id)
         )
-    try:
-        with session.begin_nested():
-            session.add(report)
-    except IntegrityError as exc:  # a concurrent request took the reference between check and insert
-        raise ReferenceTaken("A report with this reference exists already.") from exc
+    _insert_report(session, report)
     for ref in item.evidence:
         session.add(EvidenceLink(sha256=ref.sha256, kind=ref.kind, filename=ref.filename, report_id=report.id))
     if not joined:
@@ -157,13 +176,27 @@ def _submit_one(
             principal=principal,
             now=now,
         )
-    else:
-        cases.touch(session, case, now=now)
     events.record(session, "report.received", case_id=case.id, report=report, now=now)
     if joined:
         events.record(session, "report.linked_to_case", case_id=case.id, report=report, now=now)
-    session.flush()
-    return report
+    return report, case
+
+
+def _insert_report(session: Session, report: Report) -> None:
+    """One statement; a reference this agency used before (or a concurrent request took) inserts nothing."""
+    table = Report.__table__  # type: ignore[attr-defined]
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        dialect_insert(table)
+        .values(**report.model_dump())
+        .on_conflict_do_nothing(index_elements=["agency_id", "reference"])
+        .returning(table.c.id)
+    )
+    if session.execute(statement).scalar_one_or_none() is None:
+        raise ReferenceTaken(
+            "A report with this reference exists already; use its id or another reference.",
+            errors=[FieldError(pointer="/body/reference", detail="this reference was used before by your agency")],
+        )
 
 
 def get_own(session: Session, principal: Principal, report_id: uuid.UUID) -> Report:

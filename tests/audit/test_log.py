@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
-from app.audit import service
+from app.audit import checkpoints, receipts, service
 from app.audit.models import AuditEvent
 from app.audit.verify import verify
 from tests.builders import World, push, report_payload
@@ -41,7 +41,13 @@ class TestOneRowPerRequest:
         assert response.status_code == 201
         assert (row.action, row.outcome, row.status, row.agency) == ("submit_report", "allowed", 201, "APTIKA")
         assert row.body_sha256 and row.token_id and row.request_id == response.headers["x-request-id"]
-        assert response.headers["audit-receipt"] == f"{row.seq} {row.hash}"
+        world.sealed()
+        sealed = world.db.get(AuditEvent, row.id)
+        assert sealed is not None and sealed.seq is not None  # chained by the sealer, after the answer
+        public = checkpoints.private_key(world.settings).public_key()
+        assert receipts.verify(response.headers["audit-receipt"], service.as_export(sealed), public)
+        forged = response.headers["audit-receipt"].replace("sig=", "sig=A")
+        assert not receipts.verify(forged, service.as_export(sealed), public)
 
     @pytest.mark.parametrize(
         ("label", "expected"),
@@ -113,7 +119,7 @@ class TestIntegrity:
     def test_truncate_refused_and_superuser_bypass_detected(self, world: World) -> None:
         for n in range(3):
             push(world, report_payload(f"S-{n}", content_url=f"https://x.com/s/{n}"))
-        world.db.rollback()
+        world.sealed()  # the rows are in the chain (the sealer's work, done here at once)
         with pytest.raises(DBAPIError):
             world.db.exec(text("TRUNCATE audit_event"))  # type: ignore[call-overload]
         world.db.rollback()
