@@ -1,0 +1,261 @@
+"""What a Netral request costs against a bare baseline measured in the same run (issue #10).
+
+- A throwaway PostgreSQL database made by the project's migrations, the demo seed, and N cases each with one
+  report (SQL, in bulk).
+- Netral (`netral serve`, one process) and the bare baseline (``bench/bare_app.py``: a raw ASGI app on the
+  same driver sending the same SQL) are loaded one at a time, each pinned to core 1, by wrk pinned to core 0
+  (`taskset`), 32 connections, for ``--seconds`` each.
+- Printed: req/s, p50 and p99 of each, and Netral's ratio against its baseline.
+
+Needs the machine's PostgreSQL and wrk (Debian package). Usage:
+``python bench/request_cost.py [--cases 10000] [--seconds 10] [--connections 32]``.
+"""
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.core import migrations  # noqa: E402
+
+PG = "postgresql://postgres@127.0.0.1:5432"
+# BENCH FIXTURES ONLY — never real secrets.
+BENCH_SECRET = "bench-fixture-only-secret-key-not-for-production-000"
+BENCH_AUDIT_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def make_database(cases: int) -> str:
+    name = f"netral_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = f"{PG}/{name}"
+    migrations.upgrade(url.replace("postgresql://", "postgresql+psycopg://"))
+    return name
+
+
+def seed(name: str, cases: int) -> dict[str, dict[str, str]]:
+    env = {**os.environ, **settings_env(name)}
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "app.cli", "demo"], env=env, capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    clients = {}
+    for line in out.splitlines():
+        found = re.match(r"\s+(\w+)\s+client_id=(\S+)\s+client_secret=(\S+)", line)
+        if found:
+            clients[found[1]] = {"id": found[2], "secret": found[3]}
+    with psycopg.connect(f"{PG}/{name}", autocommit=True) as conn:
+        conn.execute("CREATE TABLE bench_insert (id uuid PRIMARY KEY, body jsonb NOT NULL)")
+        kasn = conn.execute("SELECT id FROM agency WHERE code = 'KASN'").fetchone()[0]  # type: ignore[index]
+        aptika = conn.execute("SELECT id FROM agency WHERE code = 'APTIKA'").fetchone()[0]  # type: ignore[index]
+        conn.execute(
+            """
+            INSERT INTO case_file (id, dedupe_key, status, custodian_agency_id, category, platform, region_code,
+              content_url, asn_identifier, opened_at, updated_at, version)
+            SELECT md5('c' || n)::uuid, md5('d' || n) || md5('e' || n), 'submitted', %s, 'online_campaign',
+              'x', '32.73', 'https://x.com/bench/status/' || n, '198503152010011001',
+              now() - make_interval(secs => %s - n), now(), 1
+            FROM generate_series(1, %s) AS n
+            """,
+            (kasn, cases, cases),
+        )
+        conn.execute(
+            """
+            INSERT INTO report (id, agency_id, client_id, reference, case_id, joined_existing_case, content_url,
+              platform, content_kind, captured_at, excerpt, category, asn_name, asn_identifier,
+              asn_identifier_kind, asn_instansi, region_code, source, received_at)
+            SELECT md5('r' || n)::uuid, %s, 'bench', 'BENCH-' || n, md5('c' || n)::uuid, false,
+              'https://x.com/bench/status/' || n, 'x', 'post', now(), 'Ayo dukung paslon', 'online_campaign',
+              'Budi Santoso', '198503152010011001', 'nip', 'Pemkot Bandung', '32.73', 'monitoring', now()
+            FROM generate_series(1, %s) AS n
+            """,
+            (aptika, cases),
+        )
+        conn.execute("ANALYZE")
+    return clients
+
+
+def settings_env(name: str) -> dict[str, str]:
+    return {
+        "NETRAL_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
+        "NETRAL_SECRET_KEY": BENCH_SECRET,
+        "NETRAL_AUDIT_SIGNING_KEY": BENCH_AUDIT_KEY,
+        "NETRAL_LOG_LEVEL": "WARNING",
+        "NETRAL_ISSUER": "http://127.0.0.1",
+    }
+
+
+def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(  # noqa: S603
+        ["taskset", "-c", "1", *command], env={**os.environ, **env}, cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"{command} did not start")
+
+
+def wrk(url: str, script: str, seconds: int, connections: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    out = subprocess.run(  # noqa: S603
+        ["taskset", "-c", "0", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rate,
+        "p50": to_ms(re.search(r"50%\s+([\d.]+\w+)", out)[1]),  # type: ignore[index]
+        "p99": to_ms(re.search(r"99%\s+([\d.]+\w+)", out)[1]),  # type: ignore[index]
+        "non2xx": float(errors[1]) if errors else 0.0,
+    }
+
+
+def to_ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def lua(method: str, path: str, headers: dict[str, str], body: str = "", per_request: str = "") -> str:
+    header_lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
+    return f"""
+wrk.method = "{method}"
+{header_lines}
+local n = 0
+request = function()
+  n = n + 1
+  local path = "{path}"
+  local body = [[{body}]]
+  {per_request}
+  return wrk.format(nil, path, nil, body)
+end
+"""
+
+
+def token(base: str, client: dict[str, str]) -> str:
+    response = httpx.post(
+        f"{base}/oauth/token", data={"grant_type": "client_credentials"}, auth=(client["id"], client["secret"])
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def push_body() -> str:
+    return json.dumps(
+        {
+            "reference": "REF",
+            "content_url": "https://x.com/push/status/URL",
+            "platform": "x",
+            "content_kind": "post",
+            "captured_at": "2024-06-01T10:00:00+07:00",
+            "excerpt": "Ayo dukung paslon nomor 2!",
+            "category": "online_campaign",
+            "asn": {
+                "name": "Budi Santoso",
+                "nip": "198503152010011001",
+                "instansi": "Pemerintah Kota Bandung",
+                "jabatan": "Analis Kebijakan",
+                "region_code": "32.73",
+            },
+            "source": "monitoring",
+        }
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+
+    name = make_database(args.cases)
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    try:
+        clients = seed(name, args.cases)
+        case_id = str(uuid.UUID(bytes=bytes.fromhex(__import__("hashlib").md5(b"c1").hexdigest())))
+        env = settings_env(name)
+        bare_port, netral_port = free_port(), free_port()
+        bare = start(
+            [sys.executable, "bench/bare_app.py", "--port", str(bare_port), "--database-url", f"{PG}/{name}"],
+            {},
+            bare_port,
+        )
+        try:
+            base = f"http://127.0.0.1:{bare_port}"
+            results["case read"] = {"bare": wrk(base, lua("GET", f"/case/{case_id}", {}), args.seconds, args.connections)}
+            results["page of 50"] = {"bare": wrk(base, lua("GET", "/cases", {}), args.seconds, args.connections)}
+            results["push"] = {
+                "bare": wrk(base, lua("POST", "/push", {"Content-Type": "application/json"}, push_body()),
+                            args.seconds, args.connections)
+            }
+        finally:
+            bare.terminate()
+            bare.wait()
+        netral = start([sys.executable, "-m", "app.cli", "serve", "--port", str(netral_port)], env, netral_port)
+        try:
+            base = f"http://127.0.0.1:{netral_port}"
+            kasn = {"Authorization": f"Bearer {token(base, clients['KASN'])}"}
+            aptika = {"Authorization": f"Bearer {token(base, clients['APTIKA'])}", "Content-Type": "application/json"}
+            results["case read"]["netral"] = wrk(
+                base, lua("GET", f"/api/v1/cases/{case_id}", kasn), args.seconds, args.connections
+            )
+            results["page of 50"]["netral"] = wrk(
+                base, lua("GET", "/api/v1/cases?limit=50", kasn), args.seconds, args.connections
+            )
+            unique = (
+                'local id = string.format("%d-%d-%d", os.time(), math.random(1, 1e9), n)\n'
+                '  body = body:gsub("REF", "W-" .. id):gsub("URL", id)\n'
+                '  wrk.headers["Idempotency-Key"] = "k-" .. id'
+            )
+            results["push"]["netral"] = wrk(
+                base, lua("POST", "/api/v1/reports", aptika, push_body(), unique), args.seconds, args.connections
+            )
+        finally:
+            netral.terminate()
+            netral.wait()
+    finally:
+        with psycopg.connect(f"{PG}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    print_table(results, args)
+
+
+def print_table(results: dict[str, dict[str, dict[str, float]]], args: argparse.Namespace) -> None:
+    print(f"\n{args.cases} cases, {args.connections} connections, {args.seconds} s each; server on core 1, wrk on core 0")
+    print("| endpoint | bare req/s | bare p50 / p99 ms | Netral req/s | Netral p50 / p99 ms | ratio | non-2xx |")
+    print("|---|---|---|---|---|---|---|")
+    for label, pair in results.items():
+        bare, netral = pair["bare"], pair["netral"]
+        print(
+            f"| {label} | {bare['rps']:.0f} | {bare['p50']:.1f} / {bare['p99']:.1f} | {netral['rps']:.0f} | "
+            f"{netral['p50']:.1f} / {netral['p99']:.1f} | {netral['rps'] / bare['rps']:.3f} | {netral['non2xx']:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
