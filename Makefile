@@ -52,6 +52,7 @@ openapi: $(BIN)/netral
 # Benchmarks: numbers for the README, never part of `make test`. Needs the machine's PostgreSQL.
 bench: $(BIN)/netral
 	bash deploy/ensure-postgres.sh
+	$(BIN)/python bench/request_cost.py
 	$(BIN)/python bench/audit_append.py
 	$(BIN)/python bench/audit_verify.py
 

@@ -105,8 +105,11 @@ def settings_env(name: str) -> dict[str, str]:
 
 def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(  # noqa: S603
-        ["taskset", "-c", "1", *command], env={**os.environ, **env}, cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ["taskset", "-c", "1", *command],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -124,7 +127,9 @@ def wrk(url: str, script: str, seconds: int, connections: int) -> dict[str, floa
         f.write(script)
     out = subprocess.run(  # noqa: S603
         ["taskset", "-c", "0", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -208,11 +213,17 @@ def main() -> None:
         )
         try:
             base = f"http://127.0.0.1:{bare_port}"
-            results["case read"] = {"bare": wrk(base, lua("GET", f"/case/{case_id}", {}), args.seconds, args.connections)}
+            results["case read"] = {
+                "bare": wrk(base, lua("GET", f"/case/{case_id}", {}), args.seconds, args.connections)
+            }
             results["page of 50"] = {"bare": wrk(base, lua("GET", "/cases", {}), args.seconds, args.connections)}
             results["push"] = {
-                "bare": wrk(base, lua("POST", "/push", {"Content-Type": "application/json"}, push_body()),
-                            args.seconds, args.connections)
+                "bare": wrk(
+                    base,
+                    lua("POST", "/push", {"Content-Type": "application/json"}, push_body()),
+                    args.seconds,
+                    args.connections,
+                )
             }
         finally:
             bare.terminate()
@@ -246,7 +257,9 @@ def main() -> None:
 
 
 def print_table(results: dict[str, dict[str, dict[str, float]]], args: argparse.Namespace) -> None:
-    print(f"\n{args.cases} cases, {args.connections} connections, {args.seconds} s each; server on core 1, wrk on core 0")
+    print(
+        f"\n{args.cases} cases, {args.connections} connections, {args.seconds} s each; server on core 1, wrk on core 0"
+    )
     print("| endpoint | bare req/s | bare p50 / p99 ms | Netral req/s | Netral p50 / p99 ms | ratio | non-2xx |")
     print("|---|---|---|---|---|---|---|")
     for label, pair in results.items():

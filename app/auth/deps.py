@@ -94,7 +94,7 @@ AnyPrincipal = Annotated[Principal, requires()]
 def requires_any(*scopes: str) -> object:
     """The caller needs at least one of these scopes (e.g. the change feed: reporters and case readers)."""
 
-    def check(principal: AnyPrincipal) -> Principal:
+    async def check(principal: AnyPrincipal) -> Principal:
         if not principal.scopes & set(scopes):
             needed = " ".join(scopes)
             raise InsufficientScope(

@@ -60,7 +60,13 @@ class Settings(BaseSettings):
         "anyone else the header is ignored and the peer address is the client IP",
     )
     log_level: str = "INFO"
-    max_concurrent_requests: int = Field(32, ge=1, le=512, description="Requests in flight per process")
+    max_concurrent_requests: int = Field(
+        8,
+        ge=1,
+        le=512,
+        description="Requests in flight per process; the rest wait without a thread. Measured on 2 cores "
+        "(bench/README.md): 4-8 beat 32, whose threads spend their time contending for the GIL",
+    )
 
     @field_validator("issuer")
     @classmethod

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from app.access.policy import Principal
 from app.auth.deps import AnyPrincipal, requires
 from app.auth.scopes import REPORTS_WRITE
-from app.core.deps import NowDep, SettingsDep, get_runtime
+from app.core.deps import NowDep, SettingsDep, runtime_of
 from app.core.errors import problem_responses
 from app.evidence import service
 from app.unit_of_work import SessionDep
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
 
 async def read_evidence_body(request: Request) -> bytes:
     """Read the upload here, asynchronously and bounded, so the route itself can be a plain sync function."""
-    limit = get_runtime(request).settings.evidence_max_bytes
+    limit = runtime_of(request).settings.evidence_max_bytes
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
