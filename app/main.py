@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp
 
 from app.agencies.router import router as identity_router
 from app.audit.recorder import audit_refusal
@@ -30,13 +31,22 @@ from app.stats.router import router as stats_router
 API_VERSION = "1.0.0"
 
 
+class NetralApp(FastAPI):
+    """FastAPI, with the request-id and security-header middleware outside Starlette's error middleware, so
+    the 500 answer carries them too."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        inner = super().build_middleware_stack()
+        return RequestIdMiddleware(inner, hsts=lambda: bool(self.state.runtime.get().settings.hsts))
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with audit_background(app.state.runtime.get()):
             yield
 
-    app = FastAPI(
+    app = NetralApp(
         lifespan=lifespan,
         title="Netral",
         version=API_VERSION,
@@ -56,7 +66,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return oauth_error_response(exc)
 
     app.add_middleware(AdmissionMiddleware, limit=lambda: app.state.runtime.get().settings.max_concurrent_requests)
-    app.add_middleware(RequestIdMiddleware)
     for router in (
         oauth_router,
         identity_router,

@@ -30,7 +30,7 @@ def entry_for(
 ) -> AuditEntry:
     principal = getattr(request.state, "principal", None)
     route = request.scope.get("route")
-    action = getattr(route, "operation_id", None) or f"{request.method} {getattr(route, 'path', request.url.path)}"
+    action = getattr(route, "operation_id", None) or _unrouted_action(request.method, request.url.path)
     body = getattr(request, "_body", None)  # Starlette's cache of a body that was read; None when unread
     objects = {k: str(v) for k, v in request.path_params.items()}
     objects.update(noted or {})
@@ -46,8 +46,21 @@ def entry_for(
         roles=",".join(sorted(principal.roles)) if principal else None,
         object_ids=objects,
         client_ip=client_ip(request),
-        body_sha256=hashlib.sha256(body).hexdigest() if body else None,
+        body_sha256=hashlib.sha256(body).hexdigest() if body else getattr(request.state, "body_sha256", None),
     )
+
+
+MAX_ACTION = 200  # the column's length
+
+
+def _unrouted_action(method: str, path: str) -> str:
+    """``METHOD /path`` for a path no route serves; a path too long for the column is cut and named by its
+    hash, so the request is still accounted for (and cannot be confused with another)."""
+    action = f"{method[:16]} {path}"
+    if len(action) <= MAX_ACTION:
+        return action
+    digest = hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return f"{action[: MAX_ACTION - 20]}…#{digest}"
 
 
 @lru_cache(maxsize=8)

@@ -15,6 +15,7 @@ from app.audit import checkpoints, service
 from app.audit.models import AuditCheckpoint, AuditEvent
 from app.auth.deps import requires
 from app.auth.scopes import AUDIT_READ, REPORTS_READ
+from app.core.clock import UtcDatetime
 from app.core.deps import RuntimeDep
 from app.core.errors import NotFound, problem_responses
 from app.core.pagination import Cursor, decode_position, encode_cursor
@@ -108,8 +109,8 @@ def list_audit_events(
     action: Annotated[str | None, Query(max_length=200, description="operation id, e.g. `get_case`")] = None,
     object_id: Annotated[str | None, Query(max_length=200, description="any id a row names")] = None,
     outcome: Literal["allowed", "refused", "error"] | None = None,
-    since: Annotated[datetime | None, Query(description="rows timed at or after")] = None,
-    until: Annotated[datetime | None, Query(description="rows timed before")] = None,
+    since: Annotated[UtcDatetime | None, Query(description="rows timed at or after")] = None,
+    until: Annotated[UtcDatetime | None, Query(description="rows timed before")] = None,
     cursor: Cursor = None,
     limit: AuditLimit = 100,
 ) -> AuditEventPage:
@@ -146,8 +147,8 @@ def export_audit_events(
     runtime: RuntimeDep,
     from_seq: Annotated[int | None, Query(ge=1)] = None,
     to_seq: Annotated[int | None, Query(ge=1)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcDatetime | None = None,
+    until: UtcDatetime | None = None,
 ) -> StreamingResponse:
     service.seal(session)
     low, high = from_seq or 1, to_seq

@@ -1,5 +1,4 @@
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
@@ -27,6 +26,7 @@ from app.cases.schemas import (
     TransitionIn,
 )
 from app.core import idempotency
+from app.core.clock import UtcDatetime
 from app.core.deps import NowDep, SettingsDep
 from app.core.errors import NotFound, PreconditionFailed, PreconditionRequired, problem_responses
 from app.core.pagination import Cursor, Limit, decode_time_id, encode_time_id
@@ -109,8 +109,8 @@ def list_cases(
         ),
     ] = None,
     custodian: Annotated[str | None, Query(max_length=32, description="Agency code")] = None,
-    opened_from: datetime | None = None,
-    opened_to: datetime | None = None,
+    opened_from: UtcDatetime | None = None,
+    opened_to: UtcDatetime | None = None,
     overdue: bool | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,

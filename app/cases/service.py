@@ -49,6 +49,12 @@ class InvalidTransition(ProblemError):
     slug, status = "invalid-transition", 409
 
 
+class SanctionNotAllowed(ProblemError):
+    """A sanction outcome recorded in a state that takes none (not a lifecycle move)."""
+
+    slug, status = "sanction-not-allowed", 409
+
+
 def dedupe_key(asn_identifier: str, content_url: str) -> str:
     return hashlib.sha256(f"{asn_identifier}\n{content_url}".encode()).hexdigest()
 
@@ -288,7 +294,7 @@ def record_sanction(
     session: Session, case: CaseFile, *, fields: dict[str, Any], principal: Principal, now: datetime
 ) -> SanctionOutcome:
     if case.status not in SANCTION_STATES:
-        raise InvalidTransition(
+        raise SanctionNotAllowed(
             f"Sanction outcomes are recorded in {', '.join(sorted(SANCTION_STATES))}; this case is {case.status}."
         )
     entry = SANCTIONS_BY_CODE[str(fields["code"])]

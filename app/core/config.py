@@ -59,6 +59,10 @@ class Settings(BaseSettings):
         description="Addresses or CIDR networks of reverse proxies whose X-Forwarded-For is believed; from "
         "anyone else the header is ignored and the peer address is the client IP",
     )
+    hsts: bool = Field(
+        False,
+        description="TLS terminates in front of the service (the reverse proxy): answer with Strict-Transport-Security",
+    )
     log_level: str = "INFO"
     max_concurrent_requests: int = Field(
         8,

@@ -29,6 +29,11 @@ TITLES: dict[str, tuple[str, str]] = {
     "method-not-allowed": ("Method not allowed", "Metode tidak diizinkan"),
     "validation-error": ("The request is not valid", "Permintaan tidak valid"),
     "conflict": ("Conflict with the current state", "Bertentangan dengan keadaan saat ini"),
+    "bad-request": ("The request could not be read", "Permintaan tidak dapat dibaca"),
+    "sanction-not-allowed": (
+        "No sanction can be recorded in this case state",
+        "Sanksi tidak dapat dicatat pada status kasus ini",
+    ),
     "invalid-transition": ("This status change is not allowed", "Perubahan status ini tidak diizinkan"),
     "precondition-failed": ("The resource has changed", "Sumber daya telah berubah"),
     "precondition-required": ("If-Match is required", "If-Match wajib disertakan"),
@@ -182,6 +187,7 @@ def render_problem(
 
 
 _STATUS_SLUGS = {
+    400: "bad-request",
     401: "unauthorized",
     403: "forbidden",
     404: "not-found",
@@ -238,7 +244,7 @@ def install_problem_handlers(app: FastAPI, on_refusal: RefusalHook = _no_hook) -
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        slug = _STATUS_SLUGS.get(exc.status_code, "internal-error" if exc.status_code >= 500 else "conflict")
+        slug = _STATUS_SLUGS.get(exc.status_code, "internal-error" if exc.status_code >= 500 else "bad-request")
         detail = exc.detail if isinstance(exc.detail, str) else None
         await audit_refusal(request, exc.status_code)
         return render_problem(

@@ -6,6 +6,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,11 +39,37 @@ def configure_logging(level: str) -> None:
     root.setLevel(level)
 
 
-class RequestIdMiddleware:
-    """Echoes a well-formed ``X-Request-ID`` (or makes one) and logs one line per request."""
+# On every response, errors included. The API serves JSON only: nothing may frame, sniff or script it.
+STRICT_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# The interactive docs page needs its own script and styles (served from a CDN until issue #12 packs them).
+DOCS_CSP = (
+    b"default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    b"connect-src 'self'; frame-ancestors 'none'"
+)
+NO_STORE_PREFIXES = ("/api/", "/oauth/")
 
-    def __init__(self, app: ASGIApp) -> None:
+
+def security_headers(path: str, *, hsts: bool) -> list[tuple[bytes, bytes]]:
+    headers = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"content-security-policy", DOCS_CSP if path in ("/docs", "/docs/oauth2-redirect") else STRICT_CSP),
+    ]
+    if path.startswith(NO_STORE_PREFIXES):  # personal data: never in a shared or browser cache
+        headers.append((b"cache-control", b"no-store"))
+    if hsts:
+        headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+    return headers
+
+
+class RequestIdMiddleware:
+    """Echoes a well-formed ``X-Request-ID`` (or makes one), adds the security headers, and logs one line per
+    request. It wraps the whole application, the 500 handler included, so every answer carries them."""
+
+    def __init__(self, app: ASGIApp, hsts: Callable[[], bool] = lambda: False) -> None:
         self.app = app
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,6 +87,8 @@ class RequestIdMiddleware:
                 status = message["status"]
                 headers = message.setdefault("headers", [])
                 headers.append((b"x-request-id", request_id.encode()))
+                present = {name.lower() for name, _value in headers}
+                headers.extend(h for h in security_headers(scope["path"], hsts=self.hsts()) if h[0] not in present)
                 # Headers a dependency asked for on every response, errors included (e.g. Sunset).
                 for name, value in scope.get("state", {}).get("extra_headers", {}).items():
                     headers.append((name.lower().encode(), value.encode()))

@@ -3,7 +3,7 @@
 import base64
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Query
@@ -11,6 +11,7 @@ from fastapi import Query
 from app.core.errors import FieldError, ValidationProblem
 
 MAX_PAGE_SIZE = 200
+MAX_POSITION = 2**63 - 1  # positions are BIGINT: a larger one is not a cursor this service issued
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Page size, at most {MAX_PAGE_SIZE}")]
 Cursor = Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page")]
@@ -38,7 +39,7 @@ def decode_position(cursor: str | None, name: str = "cursor") -> int:
     if not cursor:
         return 0
     (position,) = decode_cursor(cursor, 1, name=name)
-    if not isinstance(position, int) or isinstance(position, bool) or position < 0:
+    if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position <= MAX_POSITION:
         decode_cursor("", 1, name=name)  # raises the invalid-cursor problem
     return position
 
@@ -50,8 +51,11 @@ def encode_time_id(at: datetime, row_id: uuid.UUID) -> str:
 def decode_time_id(cursor: str) -> tuple[datetime, uuid.UUID]:
     at, row_id = decode_cursor(cursor, 2)
     try:
-        return datetime.fromisoformat(at), uuid.UUID(row_id)
-    except (TypeError, ValueError):
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None:
+            raise ValueError("naive")
+        return moment.astimezone(UTC), uuid.UUID(row_id)
+    except (TypeError, ValueError, OverflowError):
         raise ValidationProblem(
             "The cursor is not one this service issued.",
             errors=[FieldError(pointer="/query/cursor", detail="invalid cursor")],

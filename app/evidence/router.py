@@ -1,3 +1,4 @@
+import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -18,12 +19,14 @@ router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
 async def read_evidence_body(request: Request) -> bytes:
     """Read the upload here, asynchronously and bounded, so the route itself can be a plain sync function."""
     limit = runtime_of(request).settings.evidence_max_bytes
-    chunks, size = [], 0
+    chunks, size, digest = [], 0, hashlib.sha256()
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
             raise service.PayloadTooLarge(f"Evidence files may be at most {limit} bytes.")
         chunks.append(chunk)
+        digest.update(chunk)
+    request.state.body_sha256 = digest.hexdigest()  # the audit row's body hash (the body is not cached)
     return b"".join(chunks)
 
 

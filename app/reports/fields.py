@@ -34,6 +34,10 @@ TRACKING_PARAMS = frozenset(
     }
 )
 DEFAULT_PORTS = {"http": 80, "https": 443}
+_UNSAFE = re.compile(r"[\x00-\x20\x7f]")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+_IPV6 = re.compile(r"^[0-9a-f:.]+$")
 
 
 def normalise_url(raw: str) -> str:
@@ -48,12 +52,18 @@ def normalise_url(raw: str) -> str:
         raise ValueError("URL scheme must be http or https")
     if not parts.hostname or parts.username or parts.password:
         raise ValueError("URL must have a host and no credentials")
+    if _UNSAFE.search(value):
+        raise ValueError("URL may not contain spaces or control characters; percent-encode them")
+    if _BAD_ESCAPE.search(value):
+        raise ValueError("URL has a malformed percent-escape (% must be followed by two hex digits)")
     host = parts.hostname.lower().rstrip(".")
     try:
         host = host.encode("idna").decode("ascii")
         port = parts.port
     except (UnicodeError, ValueError) as exc:
         raise ValueError("URL host or port is not valid") from exc
+    if not (_HOST.match(host) or (":" in host and _IPV6.match(host))):
+        raise ValueError("URL host is not a valid host name or address")
     netloc = f"[{host}]" if ":" in host else host
     if port and port != DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{port}"
@@ -65,14 +75,14 @@ def normalise_url(raw: str) -> str:
     return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
 
 
-_NIP = re.compile(r"^\d{18}$")
+_NIP = re.compile(r"^[0-9]{18}$")  # ASCII digits only: \d would let fullwidth and other scripts' digits in
 
 
 def validate_nip(value: str) -> str:
     """NIP PNS: birth date (YYYYMMDD), appointment (YYYYMM), gender (1 male, 2 female), sequence (001–999)."""
     nip = value.replace(" ", "")
     if not _NIP.match(nip):
-        raise ValueError("NIP must be 18 digits")
+        raise ValueError("NIP must be 18 ASCII digits (0-9)")
     try:
         born = date(int(nip[0:4]), int(nip[4:6]), int(nip[6:8]))
     except ValueError as exc:
@@ -89,7 +99,7 @@ def validate_nip(value: str) -> str:
     return nip
 
 
-_REGION = re.compile(r"^(\d{2})(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
+_REGION = re.compile(r"^([0-9]{2})(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$")
 
 
 def validate_region_code(value: str) -> str:

@@ -17,7 +17,7 @@ from app.core.deps import NowDep, SettingsDep
 from app.core.errors import FieldError, ValidationProblem, problem_responses
 from app.core.pagination import Cursor, Limit, decode_time_id, encode_time_id
 from app.reports import service
-from app.reports.schemas import EvidenceRef, ReportBatchIn, ReportBatchOut, ReportIn, ReportOut, ReportPage
+from app.reports.schemas import EvidenceRef, ReportBatchIn, ReportBatchOut, ReportIn, ReportOut, ReportPage, Strict
 from app.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -133,7 +133,7 @@ class InformationRequestPage(BaseModel):
     items: list[InformationRequestOut]
 
 
-class AnswerIn(BaseModel):
+class AnswerIn(Strict):
     model_config = {"extra": "forbid"}
 
     note: str = Field(min_length=1, max_length=4000)

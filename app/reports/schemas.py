@@ -3,9 +3,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from app.catalogues.data import ENGAGEMENT_ACTIONS, VIOLATIONS
+from app.core.clock import UtcDatetime
 from app.reports.fields import ContentUrl, Nip, RegionCode
 
 ViolationCode = StrEnum("ViolationCode", {v.code: v.code for v in VIOLATIONS})  # type: ignore[misc]
@@ -51,11 +52,19 @@ Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        """PostgreSQL cannot store U+0000 in text: refused here, with its field, never stripped silently."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text may not contain the NUL character (U+0000)")
+        return value
+
 
 class AsnIn(Strict):
     name: Text200
     nip: Nip | None = Field(None, description="NIP PNS, 18 digits (structure checked)")
-    ni_pppk: Annotated[str, StringConstraints(pattern=r"^\d{18}$")] | None = Field(None, description="NI PPPK")
+    ni_pppk: Annotated[str, StringConstraints(pattern=r"^[0-9]{18}$")] | None = Field(None, description="NI PPPK")
     instansi: Text300
     jabatan: Text300 | None = None
     region_code: RegionCode
@@ -91,7 +100,7 @@ class ReportIn(Strict):
     content_url: ContentUrl = Field(description="Normalised on receipt; never fetched by the service")
     platform: Platform
     content_kind: ContentKind
-    captured_at: AwareDatetime
+    captured_at: UtcDatetime
     excerpt: Annotated[str, StringConstraints(max_length=4000)] | None = None
     category: ViolationCode
     engagement_action: EngagementAction | None = Field(

@@ -289,6 +289,7 @@ class TestSanctions:
         case_id = new_case(world)
         response = world.client.post(f"/api/v1/cases/{case_id}/sanctions", json=SANCTION, headers=world.auth("KASN"))
         assert response.status_code == 409
+        assert response.json()["type"] == "/problems/sanction-not-allowed"  # not a lifecycle move
 
     def test_records_several_tracks_and_reporter_sees_outcome(self, world: World) -> None:
         case_id = new_case(world)
