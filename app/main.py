@@ -19,6 +19,7 @@ from app.catalogues.router import router as catalogues_router
 from app.core.admission import AdmissionMiddleware
 from app.core.clock import Clock
 from app.core.config import Settings
+from app.core.edge import EdgeLimits, EdgeMiddleware
 from app.core.errors import install_problem_handlers
 from app.core.logging import RequestIdMiddleware
 from app.core.runtime import LazyRuntime, Runtime
@@ -37,7 +38,16 @@ class NetralApp(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         inner = super().build_middleware_stack()
-        return RequestIdMiddleware(inner, hsts=lambda: bool(self.state.runtime.get().settings.hsts))
+        edge = EdgeMiddleware(inner, limits=self._edge_limits, on_refusal=audit_refusal)
+        return RequestIdMiddleware(edge, hsts=lambda: bool(self.state.runtime.get().settings.hsts))
+
+    def _edge_limits(self) -> EdgeLimits:
+        settings = self.state.runtime.get().settings
+        return EdgeLimits(
+            max_body_bytes=settings.max_body_bytes,
+            max_evidence_bytes=settings.evidence_max_bytes,
+            body_read_timeout_seconds=settings.body_read_timeout_seconds,
+        )
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:

@@ -11,6 +11,8 @@ import anyio
 import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+HEALTH_PROBES = frozenset({"/healthz", "/readyz"})
+
 
 class AdmissionMiddleware:
     def __init__(self, app: ASGIApp, limit: Callable[[], int]) -> None:
@@ -21,7 +23,7 @@ class AdmissionMiddleware:
         self._semaphore: anyio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in HEALTH_PROBES:  # probes never queue behind work
             await self.app(scope, receive, send)
             return
         if self._semaphore is None:

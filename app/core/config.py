@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     evidence_media_types: list[str] = Field(
         default=["image/png", "image/jpeg", "image/webp", "application/pdf", "text/html", "video/mp4"]
     )
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest JSON or form body; larger ones are refused unread (413)"
+    )
+    body_read_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Each part of a request body must arrive within this; else 408"
+    )
     batch_max_items: int = Field(100, ge=1, le=1000)
     ppk_follow_up_days: int = Field(
         30,

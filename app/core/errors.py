@@ -30,6 +30,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "validation-error": ("The request is not valid", "Permintaan tidak valid"),
     "conflict": ("Conflict with the current state", "Bertentangan dengan keadaan saat ini"),
     "bad-request": ("The request could not be read", "Permintaan tidak dapat dibaca"),
+    "request-timeout": ("The request body arrived too slowly", "Isi permintaan datang terlalu lambat"),
     "sanction-not-allowed": (
         "No sanction can be recorded in this case state",
         "Sanksi tidak dapat dicatat pada status kasus ini",
@@ -193,6 +194,7 @@ _STATUS_SLUGS = {
     404: "not-found",
     405: "method-not-allowed",
     409: "conflict",
+    408: "request-timeout",
     413: "payload-too-large",
     415: "unsupported-media-type",
     429: "rate-limited",

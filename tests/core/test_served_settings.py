@@ -7,10 +7,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import httpx
+import pytest
+from sqlalchemy import text
 
+from app.core.db import make_engine
 from tests.conftest import TEST_SECRET_KEY
 
 
@@ -53,24 +57,32 @@ def netral_serve(database_url: str, **settings: str) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def answered_while_a_body_is_pending(url: str) -> bool:
-    """Holds one request open mid-body (a JSON push whose body never finishes), then asks another question."""
-    port = int(url.rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port)) as slow:
-        slow.sendall(
-            b"POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 1000\r\n\r\n{"
-        )
-        time.sleep(0.3)
-        try:
-            return httpx.get(f"{url}/api/v1/me", timeout=1.5).status_code == 401
-        except httpx.TimeoutException:
-            return False
-
-
-def test_max_concurrent_requests_is_read_from_the_environment(database_url: str) -> None:
-    with netral_serve(database_url, NETRAL_MAX_CONCURRENT_REQUESTS="1") as url:
-        assert not answered_while_a_body_is_pending(url)  # the one slot is taken
-        assert httpx.get(f"{url}/api/v1/me", timeout=5).status_code == 401  # and freed again
+def test_the_body_limit_is_read_from_the_environment(database_url: str) -> None:
+    body = b'{"reference": "' + b"x" * 4000 + b'"}'
+    headers = {"Authorization": "Bearer a.b.c", "Content-Type": "application/json"}
+    with netral_serve(database_url, NETRAL_MAX_BODY_BYTES="2048") as url:
+        refused = httpx.post(f"{url}/api/v1/reports", content=body, headers=headers)
+        assert refused.status_code == 413 and refused.json()["type"] == "/problems/payload-too-large"
     with netral_serve(database_url) as url:
-        assert answered_while_a_body_is_pending(url)  # the default leaves room
+        assert httpx.post(f"{url}/api/v1/reports", content=body, headers=headers).status_code == 401
+
+
+@pytest.mark.postgresql_only
+def test_max_concurrent_requests_is_read_from_the_environment(database_url: str) -> None:
+    """A request stuck on the database holds its slot (the test locks the table every authenticated request
+    reads first); with one slot, nothing else is admitted meanwhile; with the default, others go on."""
+    engine = make_engine(database_url)
+    for limit, answered in (("1", False), ("8", True)):
+        with netral_serve(database_url, NETRAL_MAX_CONCURRENT_REQUESTS=limit) as url, engine.connect() as lock:
+            lock.execute(text("LOCK TABLE auth_version IN ACCESS EXCLUSIVE MODE"))
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                stuck = pool.submit(httpx.get, f"{url}/api/v1/cases", headers={"Authorization": "Bearer a.b.c"})
+                time.sleep(0.5)
+                try:
+                    other = httpx.get(f"{url}/api/v1/me", timeout=1.5).status_code == 401
+                except httpx.TimeoutException:
+                    other = False
+                lock.rollback()
+                assert stuck.result(timeout=10).status_code == 401
+            assert other is answered, limit
+    engine.dispose()
