@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @app.exception_handler(OAuthError)
     async def _oauth_error(request: Request, exc: OAuthError) -> JSONResponse:
+        if exc.status == 401:
+            request.state.refusal_reason = "invalid-client"  # before authentication: counted, not a row each
         await audit_refusal(request, exc.status)
         return oauth_error_response(exc)
 

@@ -1,6 +1,7 @@
 """Builders for test data: agencies, clients and tokens through the real code paths."""
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -26,9 +27,11 @@ class World:
 
     def sealed(self) -> None:
         """Seal the audit rows of reads and refusals (servers do this within 0.25 s), then read afresh."""
+        from app.audit import flood
         from app.audit.service import seal_pending
 
         self.db.rollback()
+        flood.close(self.db.get_bind(), before=self.clock.now() + timedelta(days=1))  # type: ignore[arg-type]
         seal_pending(self.db.get_bind())  # type: ignore[arg-type]
         self.db.rollback()
 

@@ -74,3 +74,18 @@ class AuditCheckpoint(SQLModel, table=True):
     key_id: str = Field(max_length=64)
     signature: str = Field(max_length=128)
     hash: str = Field(max_length=64, unique=True)
+
+
+class RateWindow(SQLModel, table=True):
+    """Requests counted per (scope, key, short window) in the database, so every server process sees the
+    same counts. ``refused:<reason>`` scopes count refusals that get no audit row of their own (before
+    authentication, or beyond a rate limit): when a window closes, the sweeper writes one summary row for it
+    into the audit chain and deletes it (app/audit/flood.py)."""
+
+    __tablename__ = "rate_window"
+
+    scope: str = Field(max_length=40, primary_key=True)
+    key: str = Field(max_length=100, primary_key=True)
+    window_start: datetime = Field(sa_type=UTCDateTime, primary_key=True, index=True)
+    count: int = Field(sa_column=Column(BigInteger, nullable=False))
+    status: int

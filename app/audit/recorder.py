@@ -18,7 +18,7 @@ from fastapi import Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.audit import receipts, service
+from app.audit import flood, receipts, service
 from app.audit.service import AuditEntry
 from app.core.config import Settings
 
@@ -124,14 +124,37 @@ def receipt(request: Request, settings: Settings) -> None:
     }
 
 
-async def audit_refusal(request: Request, status: int) -> None:
-    """Every refusal reaches the audit log (own transaction, on a worker thread); health probes excepted."""
+# Refusals that can come before authentication, counted in summary rows rather than one row each.
+FLOOD_REASONS = {401: "unauthenticated", 408: "slow-body", 413: "too-large", 429: "rate-limited"}
+
+
+async def audit_refusal(request: Request, status: int) -> flood.Hit | None:
+    """Every refusal reaches the audit log (health probes excepted): one row of its own (own transaction, on
+    a worker thread), or — refused before authentication or beyond a limit — one count in its window's
+    summary row (app/audit/flood.py). Returns the count for the latter, so the caller can apply the
+    per-source limit."""
     if request.url.path in ("/healthz", "/readyz"):
-        return
+        return None
     try:
+        if getattr(request.state, "principal", None) is None and status in FLOOD_REASONS:
+            return await run_in_threadpool(count_refusal, request, status)
         await run_in_threadpool(record_refusal, request, status)
     except Exception:  # the refusal is still answered; the failure is logged loudly
         log.exception("could not audit a refused request")
+    return None
+
+
+def count_refusal(request: Request, status: int) -> flood.Hit:
+    runtime = request.app.state.runtime.get()
+    reason = getattr(request.state, "refusal_reason", None) or FLOOD_REASONS[status]
+    return flood.count(
+        runtime.engine,
+        scope=f"{flood.REFUSED}{reason}",
+        key=client_ip(request) or "unknown",
+        status=status,
+        now=getattr(request.state, "now", None) or runtime.clock.now(),
+        window_seconds=runtime.settings.rate_window_seconds,
+    )
 
 
 def record_refusal(request: Request, status: int) -> None:

@@ -18,7 +18,7 @@ from datetime import timedelta
 import anyio
 from sqlmodel import Session
 
-from app.audit import checkpoints
+from app.audit import checkpoints, flood
 from app.audit.models import AuditCheckpoint
 from app.audit.service import sweep
 from app.core.runtime import Runtime
@@ -55,8 +55,14 @@ class Ticker:
     def __init__(self, runtime: Runtime, *, checkpoints_on: bool) -> None:
         self.runtime, self.checkpoints_on = runtime, checkpoints_on
         self.next_checkpoint_look = 0.0
+        self.next_flood_close = 0.0
 
     def tick(self) -> int:
+        now = self.runtime.clock.now()
+        window = self.runtime.settings.rate_window_seconds
+        if time.monotonic() >= self.next_flood_close:  # closed windows become summary rows, then get sealed
+            flood.close(self.runtime.engine, before=now - timedelta(seconds=window))
+            self.next_flood_close = time.monotonic() + window
         sealed = sweep(self.runtime.engine)
         if self.checkpoints_on and time.monotonic() >= self.next_checkpoint_look:
             checkpoint_if_due(self.runtime)

@@ -1,16 +1,21 @@
 """OAuth endpoints. Form-encoded per RFC 6749; errors are RFC 6749 §5.2 JSON, never FastAPI's 422."""
 
 import base64
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
+from app.audit import flood
+from app.audit.recorder import client_ip
 from app.auth import keys, service
 from app.auth.schemas import JWKS, OAuthErrorResponse, TokenResponse
 from app.auth.service import ASSERTION_TYPE, Credentials, OAuthError
 from app.core.deps import NowDep, RuntimeDep, SettingsDep
+from app.core.errors import ProblemError
+from app.core.runtime import Runtime
 from app.unit_of_work import SessionDep
 
 router = APIRouter(tags=["oauth"])
@@ -112,6 +117,29 @@ def _basic_auth(header: str | None) -> tuple[str, str] | None:
     return unquote_plus(user), unquote_plus(password)  # RFC 6749 §2.3.1: form-urlencoded before Basic
 
 
+class TooManyTokenRequests(ProblemError):
+    slug, status = "rate-limited", 429
+
+
+def _limit_per_source(request: Request, runtime: Runtime, now: datetime) -> None:
+    """The token endpoint is where secrets are guessed: every request counts against its source address,
+    with a stricter limit than other refusals (NETRAL_TOKEN_REQUESTS_PER_SOURCE per window)."""
+    hit = flood.count(
+        runtime.engine,
+        scope="token",
+        key=client_ip(request) or "unknown",
+        status=429,
+        now=now,
+        window_seconds=runtime.settings.rate_window_seconds,
+    )
+    if hit.count > runtime.settings.token_requests_per_source:
+        request.state.refusal_reason = "token-rate-limited"
+        raise TooManyTokenRequests(
+            "Too many token requests from your address; wait before trying again.",
+            headers={"Retry-After": str(hit.retry_after)},
+        )
+
+
 @router.post(
     "/oauth/token",
     operation_id="issue_token",
@@ -121,6 +149,7 @@ def _basic_auth(header: str | None) -> tuple[str, str] | None:
     openapi_extra=FORM_BODY,
 )
 def issue_token(request: Request, form: FormDep, session: SessionDep, runtime: RuntimeDep, now: NowDep) -> JSONResponse:
+    _limit_per_source(request, runtime, now)
     if form.get("grant_type") != "client_credentials":
         if "grant_type" not in form:
             raise OAuthError("invalid_request", "grant_type is required")

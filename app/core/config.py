@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     body_read_timeout_seconds: float = Field(
         10.0, gt=0, le=300, description="Each part of a request body must arrive within this; else 408"
     )
+    rate_window_seconds: int = Field(10, ge=1, le=3600, description="Length of a rate-limit and flood window")
+    refusals_per_source: int = Field(
+        30,
+        ge=1,
+        description="Refusals before authentication one source address may draw per window; past it, 429",
+    )
+    token_requests_per_source: int = Field(
+        20, ge=1, description="Requests to /oauth/token one source address may make per window; past it, 429"
+    )
     batch_max_items: int = Field(100, ge=1, le=1000)
     ppk_follow_up_days: int = Field(
         30,

@@ -21,7 +21,7 @@ import anyio
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import render_problem
+from app.core.errors import over_source_limit, render_problem
 
 _JWT_SHAPE = re.compile(rb"^bearer +[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$", re.IGNORECASE)
 EVIDENCE_PATH = "/api/v1/evidence"
@@ -45,7 +45,7 @@ class EdgeMiddleware:
         self,
         app: ASGIApp,
         limits: Callable[[], EdgeLimits],
-        on_refusal: Callable[[Request, int], Awaitable[None]],
+        on_refusal: Callable[[Request, int], Awaitable[object]],
     ) -> None:
         self.app, self.limits, self.on_refusal = app, limits, on_refusal
 
@@ -99,8 +99,7 @@ class EdgeMiddleware:
 
     async def _refuse(self, scope: Scope, refused: Refused, send: Send) -> None:
         request = Request(scope)
-        await self.on_refusal(request, refused.status)
-        response = render_problem(
+        response = over_source_limit(request, await self.on_refusal(request, refused.status)) or render_problem(
             request, slug=refused.slug, status=refused.status, detail=refused.detail, headers=refused.headers
         )
         if refused.status in (408, 413):

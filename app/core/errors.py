@@ -213,11 +213,26 @@ def validation_errors(exc: RequestValidationError) -> list[FieldError]:
     ]
 
 
-RefusalHook = Callable[[Request, int], Awaitable[None]]
+RefusalHook = Callable[[Request, int], Awaitable[object]]
 
 
 async def _no_hook(_request: Request, _status: int) -> None:
     return None
+
+
+def over_source_limit(request: Request, counted: object) -> JSONResponse | None:
+    """The hook counted a refusal before authentication (an object with ``count`` and ``retry_after``); past
+    the per-source limit the answer is 429 with Retry-After instead."""
+    count = getattr(counted, "count", None)
+    if count is None or count <= request.app.state.runtime.get().settings.refusals_per_source:
+        return None
+    return render_problem(
+        request,
+        slug="rate-limited",
+        status=429,
+        detail="Too many refused requests from your address; wait before trying again.",
+        headers={"Retry-After": str(counted.retry_after)},  # type: ignore[attr-defined]
+    )
 
 
 def install_problem_handlers(app: FastAPI, on_refusal: RefusalHook = _no_hook) -> None:
@@ -228,7 +243,9 @@ def install_problem_handlers(app: FastAPI, on_refusal: RefusalHook = _no_hook) -
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        await audit_refusal(request, exc.status)
+        limited = over_source_limit(request, await audit_refusal(request, exc.status))
+        if limited is not None:
+            return limited
         return render_problem(
             request, slug=exc.slug, status=exc.status, detail=exc.detail, errors=exc.errors, headers=exc.headers
         )

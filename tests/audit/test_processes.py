@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import col, func, select
 
 from app.audit import checkpoints, receipts, service
-from app.audit.models import AuditCheckpoint, AuditEvent
+from app.audit.models import AuditCheckpoint, AuditEvent, RateWindow
 from app.audit.verify import verify
 from tests.builders import World
 from tests.conftest import TEST_AUDIT_SIGNING_KEY, TEST_SECRET_KEY
@@ -36,6 +36,8 @@ def servers(world: World, database_url: str, tmp_path: Path) -> Iterator[list[st
         "NETRAL_AUDIT_CHECKPOINT_INTERVAL_SECONDS": "1",
         "NETRAL_EVIDENCE_DIR": str(tmp_path / "evidence"),
         "NETRAL_LOG_LEVEL": "WARNING",
+        "NETRAL_REFUSALS_PER_SOURCE": "100000",  # this test counts refusals, it does not limit them
+        "NETRAL_RATE_WINDOW_SECONDS": "1",  # the servers close their flood windows within the test
     }
     urls, procs = [], []
     for _ in range(PROCESSES):
@@ -87,15 +89,19 @@ def test_one_chain_from_several_processes(world: World, servers: list[str]) -> N
     assert len(set(promises)) == len(promises) == REQUESTS // 3  # no two responses name the same row
     assert all("audit-receipt" not in r.headers for n, r in enumerate(responses) if n % 3 != 1)
 
-    deadline = time.monotonic() + 5  # every row: sealed by the servers, not by this test
+    deadline = time.monotonic() + 10  # every row: summarised and sealed by the servers, not by this test
     while True:
         world.db.rollback()
-        if world.db.exec(select(func.count()).where(col(AuditEvent.seq).is_(None))).one() == 0:
+        unsealed = world.db.exec(select(func.count()).where(col(AuditEvent.seq).is_(None))).one()
+        open_windows = world.db.exec(select(func.count()).where(col(RateWindow.scope).startswith("refused:"))).one()
+        if unsealed == 0 and open_windows == 0:
             break
         assert time.monotonic() < deadline, "the servers left rows unsealed"
         time.sleep(0.1)
     rows = [service.as_export(e) for e in service.iter_events(world.db)]
-    assert len(rows) == REQUESTS
+    summarised = sum(int(r["object_ids"]["count"]) for r in rows if r["action"] == "refused:unauthenticated")
+    assert summarised == REQUESTS // 3  # every anonymous refusal counted, in summary rows
+    assert len(rows) - len([r for r in rows if r["action"] == "refused:unauthenticated"]) == REQUESTS - summarised
     public = checkpoints.private_key(world.settings).public_key()
     by_digest = {receipts.row_digest(r): r for r in rows}
     assert all(receipts.verify(p, by_digest[receipts.parse(p)["row"]], public) for p in promises)

@@ -38,7 +38,8 @@ class TestAuditorRoutes:
         kasn, bawaslu, auditor = world.auth("KASN"), world.auth("BAWASLU"), world.auth("ITJEN")
         world.client.get(f"/api/v1/cases/{case_id}", headers=kasn)
         world.client.get("/api/v1/cases", headers=bawaslu)
-        world.client.get("/api/v1/cases")  # refused, anonymous
+        world.client.get("/api/v1/cases")  # refused, anonymous: counted in a summary row
+        world.sealed()
 
         every = all_pages(world, "/api/v1/audit/events", auditor, limit=3)
         assert [e["seq"] for e in every] == list(range(1, len(every) + 1))  # no gap, no repeat across pages
@@ -49,7 +50,8 @@ class TestAuditorRoutes:
 
         assert {e["agency"] for e in only(agency="BAWASLU")} == {"BAWASLU"}
         refused = only(outcome="refused")
-        assert [(e["action"], e["status"], e["agency"]) for e in refused] == [("list_cases", 401, None)]
+        assert [(e["action"], e["status"], e["agency"]) for e in refused] == [("refused:unauthenticated", 401, None)]
+        assert refused[0]["object_ids"]["count"] == "1" and refused[0]["client_ip"] == "testclient"
         touching = only(object_id=case_id)
         assert [e["action"] for e in touching] == ["submit_report", "get_case", "list_cases"]
         assert [e["agency"] for e in only(action="get_case")] == ["KASN"]
@@ -155,7 +157,7 @@ class TestClientAddress:
         runtime.settings = runtime.settings.model_copy(update={"trusted_proxies": trusted})
         client = TestClient(world.client.app, client=(peer, 4000))
         client.get("/api/v1/catalogues/violations", headers={"X-Forwarded-For": forwarded})
-        world.db.rollback()
+        world.sealed()  # an anonymous refusal: its window's summary row names the source
         last = world.db.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc())).first()
         assert last is not None and last.client_ip == expected
 

@@ -1,0 +1,70 @@
+"""A flood cannot fill the audit log (issue #11): refusals before authentication and beyond a limit are
+counted per (reason, source, window) and written as one summary row per window; past the per-source limit
+the answer is 429 with Retry-After."""
+
+from typing import Any
+
+from sqlmodel import col, func, select
+
+from app.audit.models import AuditEvent, RateWindow
+from tests.builders import World
+
+
+def rows(world: World) -> list[AuditEvent]:
+    world.sealed()
+    return list(world.db.exec(select(AuditEvent).order_by(col(AuditEvent.seq))))
+
+
+def summaries(world: World, action: str) -> list[AuditEvent]:
+    return [r for r in rows(world) if r.action == action]
+
+
+def test_300_bad_tokens_are_300_counts_in_one_row_not_300_rows(world: World) -> None:
+    before = len(rows(world))
+    answers = [world.client.get("/api/v1/cases", headers={"Authorization": "Bearer not.a.token"}) for _ in range(300)]
+    limit = world.settings.refusals_per_source
+    assert [a.status_code for a in answers] == [401] * limit + [429] * (300 - limit)
+    limited = answers[-1]
+    assert limited.json()["type"] == "/problems/rate-limited" and int(limited.headers["retry-after"]) >= 1
+    assert limited.headers["content-type"] == "application/problem+json"
+    after = rows(world)
+    assert len(after) - before == 1  # one window, one reason, one source: one row
+    summary = after[-1]
+    assert (summary.action, summary.outcome, summary.status) == ("refused:unauthenticated", "refused", 401)
+    assert summary.object_ids["count"] == "300" and summary.client_ip == "testclient"
+
+
+def test_the_limit_resets_with_the_window(world: World) -> None:
+    for _ in range(world.settings.refusals_per_source + 1):
+        last = world.client.get("/api/v1/me")
+    assert last.status_code == 429
+    world.clock.advance(seconds=world.settings.rate_window_seconds)
+    assert world.client.get("/api/v1/me").status_code == 401
+    counted = sum(int(r.object_ids["count"]) for r in summaries(world, "refused:unauthenticated"))
+    assert counted == world.settings.refusals_per_source + 2
+
+
+def test_the_token_endpoint_has_a_stricter_limit(world: World) -> None:
+    def guess() -> Any:
+        return world.client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=("x", "wrong"))
+
+    answers = [guess() for _ in range(world.settings.token_requests_per_source + 5)]
+    assert [a.status_code for a in answers] == [401] * world.settings.token_requests_per_source + [429] * 5
+    assert answers[0].json()["error"] == "invalid_client"  # RFC 6749 below the limit
+    assert "retry-after" in answers[-1].headers
+    seeded = world.clients["KASN"]  # a legitimate client from the same address waits for the window too
+    blocked = world.client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(seeded.client_id, seeded.secret or "")
+    )
+    assert blocked.status_code == 429
+    assert sum(int(r.object_ids["count"]) for r in summaries(world, "refused:invalid-client")) == 20
+    assert sum(int(r.object_ids["count"]) for r in summaries(world, "refused:token-rate-limited")) == 6
+
+
+def test_counters_are_shared_state_in_the_database(world: World) -> None:
+    world.client.get("/api/v1/me")
+    world.db.rollback()
+    windows = list(world.db.exec(select(RateWindow)))
+    assert [(w.scope, w.key, w.count) for w in windows] == [("refused:unauthenticated", "testclient", 1)]
+    world.sealed()
+    assert world.db.exec(select(func.count()).select_from(RateWindow)).one() == 0  # closed into the chain
