@@ -59,12 +59,17 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, 
 @cli.command()
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve the API with uvicorn."""
+    import os
+
     import uvicorn
 
     from app.core.logging import configure_logging
+    from app.core.supervision import SUPERVISOR_ENV
 
     settings = get_settings()
     configure_logging(settings.log_level)
+    if workers > 1:
+        os.environ[SUPERVISOR_ENV] = str(os.getpid())  # workers die with this process (app/core/supervision.py)
     uvicorn.run(
         "app.main:app", host=host, port=port, workers=workers, log_config=None, proxy_headers=False, server_header=False
     )

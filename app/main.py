@@ -23,6 +23,7 @@ from app.core.edge import EdgeLimits, EdgeMiddleware
 from app.core.errors import install_problem_handlers
 from app.core.logging import RequestIdMiddleware
 from app.core.runtime import LazyRuntime, Runtime
+from app.core.supervision import die_with_supervisor
 from app.events.router import router as events_router
 from app.evidence.router import router as evidence_router
 from app.health.router import router as health_router
@@ -53,6 +54,7 @@ class NetralApp(FastAPI):
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        die_with_supervisor()
         async with audit_background(app.state.runtime.get()):
             yield
 

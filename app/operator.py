@@ -3,12 +3,14 @@ feed events and its audit row in it."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import NoReturn
 
 import typer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app.audit import flood
 from app.audit import service as audit
 from app.core.clock import Clock
 from app.core.config import Settings, get_settings
@@ -45,12 +47,14 @@ def transaction(action: str, **objects: str) -> Iterator[tuple[Session, Settings
         engine.dispose()
 
 
-def seal_audit_log() -> None:
-    """Seal every audit row committed so far (reads and refusals do not wait for theirs), before a command
-    reads the log."""
-    engine = make_engine(get_settings().database_url)
+def seal_audit_log() -> int:
+    """Seal every audit row committed so far (no request waits for its row's seal), before a command reads
+    the log; flood windows that have closed become their summary rows first. Returns rows sealed."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
     try:
-        audit.seal_pending(engine)
+        flood.close(engine, before=clock.now() - timedelta(seconds=settings.rate_window_seconds))
+        return audit.seal_pending(engine)
     finally:
         engine.dispose()
 

@@ -107,10 +107,19 @@ class TestIntegrity:
         swapped = exported[:2] + [exported[3], exported[2]] + exported[4:]
         assert verify(swapped).bad_seq == 3
 
-    @pytest.mark.parametrize("statement", ["UPDATE audit_event SET status = 200", "DELETE FROM audit_event"])
+    @pytest.mark.parametrize(
+        "statement",
+        [
+            "UPDATE audit_event SET status = 200",
+            "DELETE FROM audit_event",
+            "UPDATE audit_head SET seq = 0, hash = '0000000000000000000000000000000000000000000000000000000000000000'",
+            "UPDATE audit_head SET seq = seq + 1",  # forward, but to no sealed row
+            "DELETE FROM audit_head",
+        ],
+    )
     def test_database_refuses_changes(self, world: World, statement: str) -> None:
         world.token("APTIKA")
-        world.db.rollback()
+        world.sealed()  # the head has moved: a rewind is a real rewind
         with pytest.raises(DBAPIError):
             world.db.exec(text(statement))  # type: ignore[call-overload]
         world.db.rollback()
