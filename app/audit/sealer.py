@@ -21,9 +21,11 @@ from sqlmodel import Session
 from app.audit import checkpoints, flood
 from app.audit.models import AuditCheckpoint
 from app.audit.service import sweep
+from app.core.logging import ThrottledLog
 from app.core.runtime import Runtime
 
 log = logging.getLogger("netral.audit")
+throttled = ThrottledLog(log)  # an outage: one line a while, not a traceback a second
 
 
 def checkpoint_if_due(runtime: Runtime) -> AuditCheckpoint | None:
@@ -78,8 +80,8 @@ async def _loop(runtime: Runtime, checkpoints_on: bool) -> None:
         sealed = 0
         try:
             sealed = await anyio.to_thread.run_sync(ticker.tick)
-        except Exception:  # the database may be briefly away; the next wake-up tries again
-            log.exception("audit sweep or checkpoint failed")
+        except Exception as exc:  # the database may be briefly away; the next wake-up tries again
+            throttled.warning("audit-sweep-failed", f"{type(exc).__name__}: {str(exc).strip()[:200]}")
         await asyncio.sleep(BUSY_SECONDS if sealed else IDLE_SECONDS)
 
 

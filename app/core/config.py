@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     body_read_timeout_seconds: float = Field(
         10.0, gt=0, le=300, description="Each part of a request body must arrive within this; else 408"
     )
+    db_timeout_seconds: int = Field(
+        5,
+        ge=1,
+        le=300,
+        description="The server's bound on waiting for PostgreSQL: to connect, per statement, for a pooled "
+        "connection. Past it the request is answered 503 with Retry-After",
+    )
     rate_window_seconds: int = Field(10, ge=1, le=3600, description="Length of a rate-limit and flood window")
     refusals_per_source: int = Field(
         30,

@@ -1,5 +1,6 @@
 """Engine, schema conventions and the one-transaction-per-request session."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> Engine:
+@dataclass(frozen=True)
+class Timeouts:
+    """How long the service waits for the database before it answers 503: to connect, for a statement (server
+    side: lock waits and slow queries), for a pooled connection."""
+
+    connect_seconds: int = 5
+    statement_seconds: int = 0  # 0: none (operator commands, which may run long)
+    pool_seconds: int = 30
+
+
+def make_engine(url: str, *, sqlite_immediate: bool = True, timeouts: Timeouts | None = None, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
@@ -50,12 +61,17 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> En
         begin = "BEGIN IMMEDIATE" if sqlite_immediate else "BEGIN"
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
         return engine
+    timeouts = timeouts or Timeouts()
     if "poolclass" not in kwargs:
-        kwargs.update(pool_size=10, max_overflow=20)
+        kwargs.update(pool_size=10, max_overflow=20, pool_timeout=timeouts.pool_seconds)
     # Sessions in UTC: timestamps aggregated to JSON in SQL (app/cases/loading.py) come out as the ORM's do.
     # No pre-ping: it would cost every request a round trip; a connection found dead is invalidated with the
     # whole pool by SQLAlchemy, and the next checkout reconnects.
-    return create_engine(url, connect_args={"options": "-c timezone=UTC"}, pool_recycle=1800, **kwargs)
+    options = "-c timezone=UTC"
+    if timeouts.statement_seconds:
+        options += f" -c statement_timeout={timeouts.statement_seconds * 1000}"
+    connect_args = {"options": options, "connect_timeout": timeouts.connect_seconds}
+    return create_engine(url, connect_args=connect_args, pool_recycle=1800, **kwargs)
 
 
 def _ensure_sqlite_dir(url: str) -> None:

@@ -13,7 +13,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.logging import ThrottledLog
 
 log = logging.getLogger("netral.errors")
 
@@ -57,6 +61,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "evidence-tampered": ("Stored evidence no longer matches its hash", "Bukti tersimpan tidak cocok dengan hash-nya"),
     "internal-error": ("Internal error", "Kesalahan internal"),
     "unavailable": ("Service unavailable", "Layanan tidak tersedia"),
+    "database-unavailable": ("The database is unavailable", "Basis data tidak tersedia"),
     "routing-not-configured": (
         "Case routing is not configured",
         "Penerusan kasus belum dikonfigurasi",
@@ -235,6 +240,18 @@ def over_source_limit(request: Request, counted: object) -> JSONResponse | None:
     )
 
 
+db_log = ThrottledLog(logging.getLogger("netral.database"))
+
+
+def database_failure_kind(exc: Exception) -> str:
+    if isinstance(exc, PoolTimeout):
+        return "database-pool-exhausted"
+    text = str(getattr(exc, "orig", exc)).lower()
+    if getattr(exc, "connection_invalidated", False) or "connect" in text or "server closed" in text:
+        return "database-unreachable"
+    return "database-busy"  # reachable, but a statement timed out or lost a deadlock
+
+
 def install_problem_handlers(app: FastAPI, on_refusal: RefusalHook = _no_hook) -> None:
     """``on_refusal`` is told of every refused or failed request before it is answered (the audit log's
     hook, given by app.main: core knows no feature).
@@ -268,6 +285,26 @@ def install_problem_handlers(app: FastAPI, on_refusal: RefusalHook = _no_hook) -
         await audit_refusal(request, exc.status_code)
         return render_problem(
             request, slug=slug, status=exc.status_code, detail=detail, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        """The database unreachable, unresponsive past the bound, or refusing for a moment (a deadlock, a
+        statement timeout): 503 with Retry-After, fast; one log line per kind a while, no traceback. A
+        refusal is audited when the database can take its row; when it is away, the log line is all there
+        can be."""
+        kind = database_failure_kind(exc)
+        db_log.warning(kind, f"{type(exc).__name__}: {str(getattr(exc, 'orig', exc)).strip()[:200]}")
+        if kind not in ("database-unreachable", "database-pool-exhausted"):
+            await audit_refusal(request, 503)
+        return render_problem(
+            request,
+            slug="database-unavailable",
+            status=503,
+            detail="The database did not answer in time; the request changed nothing. Try again shortly.",
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(Exception)

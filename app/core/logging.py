@@ -109,3 +109,23 @@ class RequestIdMiddleware:
                     "client_id": client_id,
                 },
             )
+
+
+class ThrottledLog:
+    """One line per kind of failure per interval, with how many were suppressed; no traceback. A database
+    outage must not write 28 KB of tracebacks per request."""
+
+    def __init__(self, logger: logging.Logger, interval_seconds: float = 30.0) -> None:
+        self.logger, self.interval = logger, interval_seconds
+        self._last: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    def warning(self, kind: str, message: str) -> None:
+        now = time.monotonic()
+        if now - self._last.get(kind, -self.interval) < self.interval:
+            self._suppressed[kind] = self._suppressed.get(kind, 0) + 1
+            return
+        suppressed = self._suppressed.pop(kind, 0)
+        self._last[kind] = now
+        more = f" ({suppressed} more like it since the last line)" if suppressed else ""
+        self.logger.warning(f"{kind}: {message}{more}")

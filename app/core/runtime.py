@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from app.core.clock import Clock
 from app.core.config import Settings, get_settings
-from app.core.db import make_engine
+from app.core.db import Timeouts, make_engine
 
 T = TypeVar("T")
 
@@ -35,7 +35,14 @@ class Runtime:
     def build(cls, settings: Settings, clock: Clock | None = None) -> "Runtime":
         return cls(
             settings=settings,
-            engine=make_engine(settings.database_url),
+            engine=make_engine(
+                settings.database_url,
+                timeouts=Timeouts(
+                    connect_seconds=settings.db_timeout_seconds,
+                    statement_seconds=settings.db_timeout_seconds,
+                    pool_seconds=settings.db_timeout_seconds,
+                ),
+            ),
             clock=clock or Clock(),
         )
 

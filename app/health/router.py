@@ -36,7 +36,10 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
             session.exec(text("SELECT 1"))  # type: ignore[call-overload]
             current = migrations.current_revision(session.connection())
             if current != migrations.head_revision():
-                raise ServiceUnavailable(f"database schema at {current}, code expects {migrations.head_revision()}")
+                raise ServiceUnavailable(
+                    f"database schema at {current}, code expects {migrations.head_revision()}",
+                    headers={"Retry-After": "5"},
+                )
             key = keys.active_key(session)
             if key is None:
                 raise ServiceUnavailable("no active signing key")
@@ -45,7 +48,7 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
     except ServiceUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure here means "not ready"
-        raise ServiceUnavailable(f"not ready: {type(exc).__name__}") from exc
+        raise ServiceUnavailable(f"not ready: {type(exc).__name__}", headers={"Retry-After": "5"}) from exc
     # A routing problem refuses new reports only; reads and case work go on, so the process stays in rotation
     # and says what the operator must fix.
     checks = {

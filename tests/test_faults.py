@@ -1,0 +1,162 @@
+"""Faults, in reduced form (issue #11): the database goes away under a real server process and comes back.
+
+A TCP proxy the test controls stands between `netral serve` and PostgreSQL: while it is down (existing
+connections cut, new ones accepted and never answered, as a database that stops answering), requests and
+/readyz answer 503 problem+json with Retry-After within the configured bound, the log gets a line, not a
+traceback per request; when it is up again the service recovers by itself, and no acknowledged write is lost.
+"""
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from app.reports.models import Report
+from tests.builders import World, report_payload
+from tests.conftest import TEST_SECRET_KEY
+from tests.core.test_served_settings import free_port
+
+pytestmark = pytest.mark.postgresql_only
+
+
+class Proxy:
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.up = True
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.live: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.live.append(client)
+            if not self.up:
+                continue  # accepted, never answered
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            self.live.append(upstream)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, target):
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def down(self) -> None:
+        self.up = False
+        for sock in self.live:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self.live.clear()
+
+    def close(self) -> None:
+        self.down()
+        self.listener.close()
+
+
+def test_the_database_goes_away_and_comes_back(world: World, run: Any, database_url: str, tmp_path: Any) -> None:
+    today = datetime.now(UTC).date()
+    code, out = run(
+        "agreements",
+        "create",
+        "FAULT-TEST",
+        "--title",
+        "fault test",
+        "--valid-from",
+        str(today - timedelta(days=1)),
+        "--valid-until",
+        str(today + timedelta(days=30)),
+        "--party",
+        "APTIKA",
+        "--party",
+        "KASN",
+    )
+    assert code == 0, out
+    proxy = Proxy(5432)
+    proxied = database_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    port = free_port()
+    log_path = tmp_path / "server.log"
+    env = {
+        **os.environ,
+        "NETRAL_DATABASE_URL": proxied,
+        "NETRAL_SECRET_KEY": TEST_SECRET_KEY,
+        "NETRAL_DB_TIMEOUT_SECONDS": "1",
+        "NETRAL_AUDIT_CHECKPOINT_INTERVAL_SECONDS": "0",
+    }
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=log
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.2)
+        seeded = world.clients["APTIKA"]
+        token = httpx.post(
+            f"{url}/oauth/token", data={"grant_type": "client_credentials"}, auth=(seeded.client_id, seeded.secret)
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def push(n: int) -> httpx.Response:
+            payload = report_payload(f"F-{n}", content_url=f"https://x.com/fault/status/{n}")
+            return httpx.post(
+                f"{url}/api/v1/reports", json=payload, headers={**headers, "Idempotency-Key": f"f-{n}"}, timeout=10
+            )
+
+        acknowledged = [r.json()["id"] for r in map(push, range(5)) if r.status_code == 201]
+        assert len(acknowledged) == 5
+
+        proxy.down()
+        for call in (lambda: push(99), lambda: httpx.get(f"{url}/readyz", timeout=10)):
+            started = time.monotonic()
+            answer = call()
+            assert answer.status_code == 503, answer.text
+            assert time.monotonic() - started < 4  # the bound is 1 s per wait; a request makes few
+            assert answer.headers["retry-after"] and answer.headers["content-type"] == "application/problem+json"
+        assert push(98).json()["type"] in ("/problems/database-unavailable", "/problems/unavailable")
+
+        proxy.up = True
+        deadline = time.monotonic() + 15
+        while (answer := push(100)).status_code != 201:
+            assert answer.status_code == 503
+            assert time.monotonic() < deadline, "the service did not recover by itself"
+            time.sleep(0.5)
+        assert httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        proxy.close()
+    world.db.rollback()
+    stored = {str(r.id) for r in world.db.exec(select(Report))}
+    assert set(acknowledged) <= stored  # no acknowledged write lost
+    lines = [line for line in log_path.read_text().splitlines() if line.startswith("{")]
+    tracebacks = [line for line in lines if "Traceback" in json.loads(line).get("exception", "")]
+    assert tracebacks == []
