@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.reports.models import Report
 from tests.builders import World, report_payload
@@ -160,3 +160,97 @@ def test_the_database_goes_away_and_comes_back(world: World, run: Any, database_
     lines = [line for line in log_path.read_text().splitlines() if line.startswith("{")]
     tracebacks = [line for line in lines if "Traceback" in json.loads(line).get("exception", "")]
     assert tracebacks == []
+
+
+def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "NETRAL_DATABASE_URL": database_url, "NETRAL_SECRET_KEY": TEST_SECRET_KEY}
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.1)
+
+
+def test_kill_9_under_push_load_loses_and_duplicates_nothing(world: World, run: Any, database_url: str) -> None:
+    from app.audit import service as audit
+    from app.audit.models import AuditObject
+    from app.audit.verify import verify
+
+    today = datetime.now(UTC).date()
+    run(
+        "agreements",
+        "create",
+        "KILL-TEST",
+        "--title",
+        "kill test",
+        "--valid-from",
+        str(today - timedelta(days=1)),
+        "--valid-until",
+        str(today + timedelta(days=30)),
+        "--party",
+        "APTIKA",
+        "--party",
+        "KASN",
+    )
+    port = free_port()
+    server = start_server(database_url, port)
+    url = f"http://127.0.0.1:{port}"
+    seeded = world.clients["APTIKA"]
+    token = httpx.post(
+        f"{url}/oauth/token", data={"grant_type": "client_credentials"}, auth=(seeded.client_id, seeded.secret)
+    ).json()["access_token"]
+    acknowledged: dict[str, str] = {}  # reference -> report id, from 2xx answers only
+    lock = threading.Lock()
+
+    def client(worker: int) -> None:
+        for n in range(40):
+            reference = f"K-{worker}-{n}"
+            payload = report_payload(reference, content_url=f"https://x.com/kill/status/{worker}-{n}")
+            while True:  # a client retries with the same Idempotency-Key until it gets an answer
+                try:
+                    answer = httpx.post(
+                        f"{url}/api/v1/reports",
+                        json=payload,
+                        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"kill-{reference}"},
+                        timeout=10,
+                    )
+                except httpx.TransportError:
+                    time.sleep(0.1)
+                    continue
+                if answer.status_code == 201:
+                    with lock:
+                        acknowledged[reference] = answer.json()["id"]
+                    break
+                assert answer.status_code == 503, answer.text  # only a database hiccup may refuse it
+
+    threads = [threading.Thread(target=client, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    server.kill()  # kill -9, mid-load
+    server.wait()
+    server = start_server(database_url, port)  # the restart binds the same port
+    try:
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert len(acknowledged) == 160
+    world.sealed()
+    reports = list(world.db.exec(select(Report).where(col(Report.reference).startswith("K-"))))
+    assert len(reports) == 160  # retries with the same key created no duplicates
+    assert {r.reference: str(r.id) for r in reports} == acknowledged  # every 2xx is in the database
+    audited = set(world.db.exec(select(AuditObject.value).where(col(AuditObject.value).in_(acknowledged.values()))))
+    assert audited == set(acknowledged.values())  # with its audit row
+    assert verify(audit.as_export(e) for e in audit.iter_events(world.db)).ok
