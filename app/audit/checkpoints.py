@@ -98,7 +98,12 @@ def latest(session: Session) -> AuditCheckpoint | None:
 
 
 def make(
-    session: Session, key: Ed25519PrivateKey, now: datetime, *, unless_younger_than: timedelta | None = None
+    session: Session,
+    key: Ed25519PrivateKey,
+    now: datetime,
+    *,
+    unless_younger_than: timedelta | None = None,
+    if_moved: bool = False,
 ) -> AuditCheckpoint | None:
     """Seal what is pending and sign the chain's head. Holds the head lock throughout, so the size and hash
     it signs are a committed prefix and no two processes sign the same checkpoint number. With ``unless_younger_than``,
@@ -109,6 +114,8 @@ def make(
     size, head_hash = session.exec(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
     last = latest(session)
     if unless_younger_than is not None and last is not None and now - last.time < unless_younger_than:
+        return None
+    if if_moved and last is not None and last.size == size:
         return None
     prev = last.hash if last else GENESIS
     body = payload(size, head_hash, now, prev)

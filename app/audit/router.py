@@ -19,6 +19,7 @@ from app.core.clock import UtcDatetime
 from app.core.deps import RuntimeDep
 from app.core.errors import NotFound, problem_responses
 from app.core.pagination import Cursor, decode_position, encode_cursor
+from app.core.runtime import Runtime
 from app.reports import service as reports
 from app.unit_of_work import SessionDep
 
@@ -94,6 +95,26 @@ def _next(rows: list[Any], limit: int, key: str) -> str | None:
     return encode_cursor(getattr(rows[-1], key)) if len(rows) == limit else None
 
 
+def seal_first(runtime: Runtime, session: Session, *, anchor: bool = False) -> None:
+    """Before an auditor reads: every committed row joins the chain. With ``anchor`` (an export) the head is
+    also signed when it moved since the last checkpoint, so every export ends on a signed head and a later
+    cut of the tail, to any point, fails the offline verification of the checkpoints the auditor keeps.
+
+    On PostgreSQL in a transaction of its own, which holds the chain lock (the read itself runs without a
+    transaction block); on SQLite in the request's transaction, which already holds the one write lock."""
+    key = checkpoints.private_key(runtime.settings) if anchor and runtime.settings.audit_signing_key else None
+    if not runtime.settings.is_postgresql:
+        service.seal(session)
+        if key is not None:
+            checkpoints.make(session, key, runtime.clock.now(), if_moved=True)
+        return
+    service.seal_pending(runtime.engine)
+    if key is not None:
+        with Session(runtime.engine, expire_on_commit=False) as own:
+            checkpoints.make(own, key, runtime.clock.now(), if_moved=True)
+            own.commit()
+
+
 @router.get(
     "/audit/events",
     operation_id="list_audit_events",
@@ -104,6 +125,7 @@ def _next(rows: list[Any], limit: int, key: str) -> str | None:
 def list_audit_events(
     principal: Auditor,
     session: SessionDep,
+    runtime: RuntimeDep,
     agency: Annotated[str | None, Query(max_length=32)] = None,
     client_id: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=200, description="operation id, e.g. `get_case`")] = None,
@@ -114,7 +136,7 @@ def list_audit_events(
     cursor: Cursor = None,
     limit: AuditLimit = 100,
 ) -> AuditEventPage:
-    service.seal(session)  # rows of reads not yet sealed join the chain first: the auditor sees them all
+    seal_first(runtime, session)  # rows not yet sealed join the chain first: the auditor sees them all
     filters = service.Filters(
         agency=agency,
         client_id=client_id,
@@ -150,7 +172,7 @@ def export_audit_events(
     since: UtcDatetime | None = None,
     until: UtcDatetime | None = None,
 ) -> StreamingResponse:
-    service.seal(session)
+    seal_first(runtime, session, anchor=True)
     low, high = from_seq or 1, to_seq
     if since is not None or until is not None:
         span_low, span_high = service.seq_span(session, since, until)
@@ -223,11 +245,12 @@ def get_report_access_log(
     report_id: uuid.UUID,
     principal: Annotated[Principal, requires(REPORTS_READ)],
     session: SessionDep,
+    runtime: RuntimeDep,
     cursor: Cursor = None,
     limit: AuditLimit = 100,
 ) -> AccessLogPage:
     report = reports.get_own(session, principal, report_id)
-    service.seal(session)
+    seal_first(runtime, session)
     filters = service.Filters(object_ids=[str(report.id), str(report.case_id)])
     rows: list[AuditEvent] = service.search(session, filters, after_seq=decode_position(cursor), limit=limit)
     items = [AccessLogEntry.model_validate(r, from_attributes=True) for r in rows]
