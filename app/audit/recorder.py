@@ -136,7 +136,7 @@ async def audit_refusal(request: Request, status: int) -> flood.Hit | None:
     if request.url.path in ("/healthz", "/readyz"):
         return None
     try:
-        if getattr(request.state, "principal", None) is None and status in FLOOD_REASONS:
+        if status == 429 or (getattr(request.state, "principal", None) is None and status in FLOOD_REASONS):
             return await run_in_threadpool(count_refusal, request, status)
         await run_in_threadpool(record_refusal, request, status)
     except Exception:  # the refusal is still answered; the failure is logged loudly
@@ -150,7 +150,7 @@ def count_refusal(request: Request, status: int) -> flood.Hit:
     return flood.count(
         runtime.engine,
         scope=f"{flood.REFUSED}{reason}",
-        key=client_ip(request) or "unknown",
+        key=getattr(getattr(request.state, "principal", None), "client_id", None) or client_ip(request) or "unknown",
         status=status,
         now=getattr(request.state, "now", None) or runtime.clock.now(),
         window_seconds=runtime.settings.rate_window_seconds,

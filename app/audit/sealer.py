@@ -21,6 +21,7 @@ from sqlmodel import Session
 from app.audit import checkpoints, flood
 from app.audit.models import AuditCheckpoint
 from app.audit.service import sweep
+from app.auth import client_limits
 from app.core.logging import ThrottledLog
 from app.core.runtime import Runtime
 
@@ -65,6 +66,7 @@ class Ticker:
         if time.monotonic() >= self.next_flood_close:  # closed windows become summary rows, then get sealed
             flood.close(self.runtime.engine, before=now - timedelta(seconds=window))
             self.next_flood_close = time.monotonic() + window
+        client_limits.limiter(self.runtime).flush(self.runtime.engine, now)  # share this process's counts
         sealed = sweep(self.runtime.engine)
         if self.checkpoints_on and time.monotonic() >= self.next_checkpoint_look:
             checkpoint_if_due(self.runtime)

@@ -11,12 +11,17 @@ from fastapi.security import OAuth2, SecurityScopes
 from app.access import policy
 from app.access.policy import Principal
 from app.agreements.models import AgreementState
-from app.auth import service
+from app.auth import client_limits, service
 from app.auth.jwt_guard import JWTRejected
 from app.auth.scopes import ALL_SCOPES
 from app.core.deps import NowDep, RuntimeDep, SettingsDep
-from app.core.errors import InsufficientScope, InvalidToken, Unauthorized
+from app.core.errors import InsufficientScope, InvalidToken, ProblemError, Unauthorized
 from app.unit_of_work import SessionDep
+
+
+class RateLimited(ProblemError):
+    slug, status = "rate-limited", 429
+
 
 oauth2_scheme = OAuth2(
     flows=OAuthFlows(
@@ -55,6 +60,13 @@ def get_principal(
             headers={"WWW-Authenticate": f'Bearer realm="netral", error="invalid_token", error_description="{exc}"'},
         ) from exc
     request.state.principal = principal
+    retry_after = client_limits.limiter(runtime).hit(principal.client_id, now)
+    if retry_after is not None:
+        request.state.refusal_reason = "client-rate-limited"
+        raise RateLimited(
+            "Your client has made too many requests in this window; wait before trying again.",
+            headers={"Retry-After": str(retry_after)},
+        )
     note_agreement(request, principal, now)
     missing = [s for s in security_scopes.scopes if s not in principal.scopes]
     if missing and all(s in principal.scopes_before_agreement for s in missing):

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Refusals before authentication one source address may draw per window; past it, 429",
     )
+    requests_per_client: int = Field(
+        600,
+        ge=1,
+        description="Requests one API client may make per window, across every process (about a second's "
+        "lag); past it, 429",
+    )
     token_requests_per_source: int = Field(
         20, ge=1, description="Requests to /oauth/token one source address may make per window; past it, 429"
     )

@@ -68,3 +68,46 @@ def test_counters_are_shared_state_in_the_database(world: World) -> None:
     assert [(w.scope, w.key, w.count) for w in windows] == [("refused:unauthenticated", "testclient", 1)]
     world.sealed()
     assert world.db.exec(select(func.count()).select_from(RateWindow)).one() == 0  # closed into the chain
+
+
+def test_a_client_past_its_limit_is_429_and_summarised(world: World) -> None:
+    runtime = world.client.app.state.runtime.get()  # type: ignore[attr-defined]
+    runtime.settings = runtime.settings.model_copy(update={"requests_per_client": 5})
+    headers = world.auth("KASN")
+    answers = [world.client.get("/api/v1/cases", headers=headers) for _ in range(8)]
+    assert [a.status_code for a in answers] == [200] * 5 + [429] * 3
+    assert answers[-1].json()["type"] == "/problems/rate-limited" and answers[-1].headers["retry-after"]
+    other = world.client.get("/api/v1/cases", headers=world.auth("BAWASLU"))
+    assert other.status_code == 200  # the limit is the client's, not everyone's
+    limited = summaries(world, "refused:client-rate-limited")
+    assert [(r.client_ip, r.object_ids["count"], r.status) for r in limited] == [
+        (world.clients["KASN"].client_id, "3", 429)
+    ]
+
+
+def test_the_client_limit_holds_across_processes(world: World, database_url: str) -> None:
+    import time
+
+    import httpx
+
+    from tests.core.test_served_settings import netral_serve
+
+    limits = {"NETRAL_REQUESTS_PER_CLIENT": "5", "NETRAL_RATE_WINDOW_SECONDS": "120"}
+    with netral_serve(database_url, **limits) as first, netral_serve(database_url, **limits) as second:
+        seeded = world.clients["KASN"]
+        token = httpx.post(
+            f"{first}/oauth/token",
+            data={"grant_type": "client_credentials", "scope": "cases:read"},
+            auth=(seeded.client_id, seeded.secret or ""),
+        ).json()["access_token"]
+        bearer = {"Authorization": f"Bearer {token}"}
+
+        def get(url: str) -> int:
+            return httpx.get(f"{url}/api/v1/cases", headers=bearer).status_code
+
+        assert [get(first) for _ in range(3)] == [200] * 3
+        time.sleep(2.5)  # each process's sweep shares its counts
+        assert [get(second) for _ in range(2)] == [200] * 2
+        time.sleep(2.5)
+        assert get(second) == 429  # 3 in the first process + 2 + this one in the second: past 5
+        assert get(first) == 429
