@@ -63,16 +63,37 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
     import uvicorn
 
+    from app import checks
     from app.core.logging import configure_logging
     from app.core.supervision import SUPERVISOR_ENV
 
     settings = get_settings()
     configure_logging(settings.log_level)
+    blocking = [p for p in checks.problems(settings, clock=clock, signing_key_required=False) if _blocks(p)]
+    if blocking:
+        for problem in blocking:
+            typer.secho(f"error: cannot serve: {problem}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1)
+    _ensure_signing_key()
     if workers > 1:
         os.environ[SUPERVISOR_ENV] = str(os.getpid())  # workers die with this process (app/core/supervision.py)
     uvicorn.run(
         "app.main:app", host=host, port=port, workers=workers, log_config=None, proxy_headers=False, server_header=False
     )
+
+
+@cli.command("check")
+def check() -> None:
+    """Validate settings, database reach, migrations at head, signing keys, the audit key and the agreements'
+    routing; exit 1 with the list of what to fix."""
+    from app import checks
+
+    found = checks.problems(get_settings(), clock=clock)
+    for problem in found:
+        typer.secho(f"problem: {problem}", fg=typer.colors.RED, err=True)
+    if found:
+        raise typer.Exit(code=1)
+    typer.echo("ok: settings, database, migrations, signing key, audit key and routing")
 
 
 @cli.command("demo")
@@ -358,12 +379,34 @@ def subject_export(nip: Annotated[str, typer.Option(help="NIP or NI PPPK")]) -> 
         typer.echo(json.dumps(exported, indent=2, ensure_ascii=False))
 
 
+def _blocks(problem: str) -> bool:
+    """The database must be reachable and migrated; routing and audit-key problems are served and reported."""
+    return problem.startswith(("database", "database schema"))
+
+
+def _ensure_signing_key() -> None:
+    """A service without a token-signing key would answer 500 at the token endpoint: make one (audited)."""
+    with transaction("keys.ensure") as (session, settings):
+        if keys.active_key(session) is None:
+            key = keys.rotate(session, settings=settings, now=clock.now())
+            typer.echo(f"no token-signing key was active: created {key.kid}")
+
+
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def main() -> None:
-    cli()
+    """Settings errors are told in one line each, never as a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        cli()
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = "NETRAL_" + "_".join(str(part) for part in error["loc"]).upper()
+            typer.secho(f"error: configuration: {field}: {error['msg']}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
