@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from app.access.roles import ROLE_SCOPES
 from app.agencies import service as agencies
 from app.agencies.models import Agency, Role
 from app.agreements.models import Agreement, AgreementParty
 from app.auth import clients, keys
 from app.auth.models import ApiClient
-from app.auth.scopes import ROLE_SCOPES
 from app.core.config import Settings
 
 WIB = timezone(timedelta(hours=7))

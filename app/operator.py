@@ -10,7 +10,7 @@ import typer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from app.audit import flood
+from app.audit import checkpoints, flood
 from app.audit import service as audit
 from app.core.clock import Clock
 from app.core.config import Settings, get_settings
@@ -55,6 +55,16 @@ def seal_audit_log() -> int:
     try:
         flood.close(engine, before=clock.now() - timedelta(seconds=settings.rate_window_seconds))
         return audit.seal_pending(engine)
+    finally:
+        engine.dispose()
+
+
+def anchor_audit_head() -> None:
+    """Sign the chain's head when it moved since the last checkpoint (before an export)."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        checkpoints.anchor_head(engine, settings, clock.now())
     finally:
         engine.dispose()
 

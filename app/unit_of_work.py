@@ -11,12 +11,11 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine
 from sqlmodel import Session
 
-from app.audit.recorder import receipt, record_success
+from app.audit.recorder import SAFE_METHODS, receipt, record_success
+from app.core.db import autocommit
 from app.core.deps import NowDep, RuntimeDep
-from app.core.runtime import Runtime
 from app.events import service as events
 
 
@@ -25,7 +24,7 @@ def get_session(request: Request, runtime: RuntimeDep, now: NowDep) -> Iterator[
     acknowledged write is a committed write. A read on PostgreSQL runs without a transaction block: under
     READ COMMITTED each statement sees its own snapshot either way, its only write is its audit row, and it
     saves the BEGIN and COMMIT round trips."""
-    bind = autocommit_engine(runtime) if request.method in READS and runtime.settings.is_postgresql else runtime.engine
+    bind = autocommit(runtime.engine) if request.method in SAFE_METHODS else runtime.engine
     with Session(bind, expire_on_commit=False) as session:
         try:
             yield session
@@ -37,17 +36,6 @@ def get_session(request: Request, runtime: RuntimeDep, now: NowDep) -> Iterator[
             session.rollback()
             raise
     receipt(request, runtime.settings)
-
-
-READS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def autocommit_engine(runtime: Runtime) -> Engine:
-    return runtime.component(_build_autocommit_engine)
-
-
-def _build_autocommit_engine(runtime: Runtime) -> Engine:
-    return runtime.engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.core import migrations  # noqa: E402
+from tests.builders import report_payload  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 # BENCH FIXTURES ONLY — never real secrets.
@@ -171,25 +172,8 @@ def token(base: str, client: dict[str, str]) -> str:
 
 
 def push_body() -> str:
-    return json.dumps(
-        {
-            "reference": "REF",
-            "content_url": "https://x.com/push/status/URL",
-            "platform": "x",
-            "content_kind": "post",
-            "captured_at": "2024-06-01T10:00:00+07:00",
-            "excerpt": "Ayo dukung paslon nomor 2!",
-            "category": "online_campaign",
-            "asn": {
-                "name": "Budi Santoso",
-                "nip": "198503152010011001",
-                "instansi": "Pemerintah Kota Bandung",
-                "jabatan": "Analis Kebijakan",
-                "region_code": "32.73",
-            },
-            "source": "monitoring",
-        }
-    )
+    """The tests' report (tests/builders.py), with placeholders the Lua script makes unique per request."""
+    return json.dumps(report_payload("REF", content_url="https://x.com/push/status/URL", platform="x"))
 
 
 def main() -> None:

@@ -1,11 +1,17 @@
-"""A real uvicorn server on a free loopback port, for clients that speak real HTTP."""
+"""Real servers for clients that speak real HTTP: the app in a thread (``serve``), or a real `netral serve`
+process (``start_netral``, ``netral_serve``)."""
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -33,3 +39,57 @@ def serve(app: FastAPI, sock: socket.socket, *, lifespan: bool = False) -> Itera
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_netral(
+    database_url: str, port: int, *args: str, log: Path | None = None, **settings: str
+) -> subprocess.Popen[bytes]:
+    """A real `netral serve` process (test secret, no interval checkpoints, ``settings`` as NETRAL_* values),
+    returned once it answers ``/healthz``; its output goes to ``log`` when given."""
+    from tests.conftest import TEST_SECRET_KEY
+
+    env = {
+        **os.environ,
+        "NETRAL_DATABASE_URL": database_url,
+        "NETRAL_SECRET_KEY": TEST_SECRET_KEY,
+        "NETRAL_AUDIT_CHECKPOINT_INTERVAL_SECONDS": "0",
+        **settings,
+    }
+    output = log.open("wb") if log else subprocess.DEVNULL
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), *args],
+        env=env,
+        stdout=output,
+        stderr=output,
+    )
+    if log:
+        output.close()  # type: ignore[union-attr]  # the process holds its own copy
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError("netral serve did not start")
+        time.sleep(0.1)
+
+
+@contextmanager
+def netral_serve(database_url: str, **settings: str) -> Iterator[str]:
+    """`start_netral` on a free port, for the length of a ``with``; yields its base URL."""
+    port = free_port()
+    process = start_netral(database_url, port, **settings)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -14,7 +14,7 @@ from app.auth import keys
 from app.core.db import make_engine
 from tests import database
 from tests.conftest import TEST_SECRET_KEY
-from tests.core.test_served_settings import free_port, netral_serve
+from tests.live_server import free_port, netral_serve
 
 
 def test_check_passes_on_a_ready_database(run: Any) -> None:

@@ -8,10 +8,7 @@ traceback per request; when it is up again the service recovers by itself, and n
 
 import contextlib
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -23,8 +20,7 @@ from sqlmodel import col, select
 
 from app.reports.models import Report
 from tests.builders import World, report_payload
-from tests.conftest import TEST_SECRET_KEY
-from tests.core.test_served_settings import free_port
+from tests.live_server import free_port, start_netral
 
 pytestmark = pytest.mark.postgresql_only
 
@@ -76,49 +72,15 @@ class Proxy:
 
 
 def test_the_database_goes_away_and_comes_back(world: World, run: Any, database_url: str, tmp_path: Any) -> None:
-    today = datetime.now(UTC).date()
-    code, out = run(
-        "agreements",
-        "create",
-        "FAULT-TEST",
-        "--title",
-        "fault test",
-        "--valid-from",
-        str(today - timedelta(days=1)),
-        "--valid-until",
-        str(today + timedelta(days=30)),
-        "--party",
-        "APTIKA",
-        "--party",
-        "KASN",
-    )
-    assert code == 0, out
+    active_agreement(run, "FAULT-TEST")
     proxy = Proxy(5432)
     proxied = database_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
     port = free_port()
     log_path = tmp_path / "server.log"
-    env = {
-        **os.environ,
-        "NETRAL_DATABASE_URL": proxied,
-        "NETRAL_SECRET_KEY": TEST_SECRET_KEY,
-        "NETRAL_DB_TIMEOUT_SECONDS": "1",
-        "NETRAL_AUDIT_CHECKPOINT_INTERVAL_SECONDS": "0",
-    }
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=log
-        )
+    server = start_netral(proxied, port, log=log_path, NETRAL_DB_TIMEOUT_SECONDS="1")
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.2)
+        assert httpx.get(f"{url}/readyz", timeout=5).status_code == 200
         seeded = world.clients["APTIKA"]
         token = httpx.post(
             f"{url}/oauth/token", data={"grant_type": "client_credentials"}, auth=(seeded.client_id, seeded.secret)
@@ -162,23 +124,12 @@ def test_the_database_goes_away_and_comes_back(world: World, run: Any, database_
     assert tracebacks == []
 
 
-def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "NETRAL_DATABASE_URL": database_url, "NETRAL_SECRET_KEY": TEST_SECRET_KEY}
-    server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.1)
+def active_agreement(run: Any, code: str) -> None:
+    """The server processes run on the wall clock: an agreement in force today for APTIKA and KASN."""
+    today = datetime.now(UTC).date()
+    since, until = str(today - timedelta(days=1)), str(today + timedelta(days=30))
+    args = ["--title", code, "--valid-from", since, "--valid-until", until, "--party", "APTIKA", "--party", "KASN"]
+    assert run("agreements", "create", code, *args)[0] == 0
 
 
 def test_kill_9_under_push_load_loses_and_duplicates_nothing(world: World, run: Any, database_url: str) -> None:
@@ -186,24 +137,9 @@ def test_kill_9_under_push_load_loses_and_duplicates_nothing(world: World, run: 
     from app.audit.models import AuditObject
     from app.audit.verify import verify
 
-    today = datetime.now(UTC).date()
-    run(
-        "agreements",
-        "create",
-        "KILL-TEST",
-        "--title",
-        "kill test",
-        "--valid-from",
-        str(today - timedelta(days=1)),
-        "--valid-until",
-        str(today + timedelta(days=30)),
-        "--party",
-        "APTIKA",
-        "--party",
-        "KASN",
-    )
+    active_agreement(run, "KILL-TEST")
     port = free_port()
-    server = start_server(database_url, port)
+    server = start_netral(database_url, port)
     url = f"http://127.0.0.1:{port}"
     seeded = world.clients["APTIKA"]
     token = httpx.post(
@@ -239,7 +175,7 @@ def test_kill_9_under_push_load_loses_and_duplicates_nothing(world: World, run: 
     time.sleep(1.0)
     server.kill()  # kill -9, mid-load
     server.wait()
-    server = start_server(database_url, port)  # the restart binds the same port
+    server = start_netral(database_url, port)  # the restart binds the same port
     try:
         for thread in threads:
             thread.join(timeout=120)

@@ -38,7 +38,7 @@ from app.access.roles import (
 )
 from app.agreements.models import Agreement, AgreementExtension, AgreementState
 from app.cases.models import CaseFile, CaseStatus, InformationRequest
-from app.cases.schemas import CaseForAuthority, CaseForObserver, ReportInCase, ReportInCaseForAuthority
+from app.cases.schemas import CaseForAuthority, CaseForObserver
 from app.core.errors import AgreementExpired, NotFound
 from app.events.models import FeedEvent
 from app.evidence.models import EvidenceBlob, EvidenceLink
@@ -279,7 +279,3 @@ def case_view(principal: Principal) -> type[CaseForAuthority] | type[CaseForObse
     """The case authority sees reporter agencies and whether a public reporter is on file; observers never
     see any trace of reporter identity."""
     return CaseForAuthority if sees_authority_view(principal) else CaseForObserver
-
-
-def report_in_case_view(principal: Principal) -> type[ReportInCaseForAuthority] | type[ReportInCase]:
-    return ReportInCaseForAuthority if sees_authority_view(principal) else ReportInCase

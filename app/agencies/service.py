@@ -44,15 +44,6 @@ def current_roles(session: Session, *, agency_id: object, now: datetime) -> set[
     return set(session.exec(query))
 
 
-def holders_of(session: Session, *, role: Role, now: datetime) -> list[Agency]:
-    query = (
-        select(Agency)
-        .join(AgencyRole, col(AgencyRole.agency_id) == col(Agency.id))
-        .where(AgencyRole.role == role.value, current(now))
-    )
-    return list(session.exec(query))
-
-
 def list_all(session: Session, *, now: datetime) -> list[tuple[Agency, set[str]]]:
     agencies = session.exec(select(Agency).order_by(Agency.code)).all()
     return [(a, current_roles(session, agency_id=a.id, now=now)) for a in agencies]

@@ -18,6 +18,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app.audit.models import AuditCheckpoint, AuditHead
@@ -132,6 +133,17 @@ def make(
     session.add(checkpoint)
     session.flush()
     return checkpoint
+
+
+def anchor_head(engine: Engine, settings: Settings, now: datetime) -> AuditCheckpoint | None:
+    """Sign the head in a transaction of its own when it moved since the last checkpoint: what every export
+    does first, so it ends on a signed head. Nothing without an audit key."""
+    if settings.audit_signing_key is None:
+        return None
+    with Session(engine, expire_on_commit=False) as session:
+        made = make(session, private_key(settings), now, if_moved=True)
+        session.commit()
+    return made
 
 
 def all_in_order(session: Session) -> list[AuditCheckpoint]:

@@ -15,7 +15,7 @@ from app.audit.models import AuditHead
 from app.audit.verify import Report, verify
 from app.core.config import get_settings
 from app.core.db import make_engine
-from app.operator import clock, fail, seal_audit_log, transaction
+from app.operator import anchor_audit_head, clock, fail, seal_audit_log, transaction
 
 audit_cli = typer.Typer(help="The audit log: checkpoints, exports, verification", no_args_is_help=True)
 
@@ -62,19 +62,6 @@ def public_key() -> None:
     typer.echo(checkpoints.public_pem(key.public_key()), nl=False)
 
 
-def _anchor_head() -> None:
-    settings = get_settings()
-    if settings.audit_signing_key is None:
-        return
-    engine = make_engine(settings.database_url)
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            checkpoints.make(session, checkpoints.private_key(settings), clock.now(), if_moved=True)
-            session.commit()
-    finally:
-        engine.dispose()
-
-
 @audit_cli.command("export")
 def export(
     out: Annotated[Path, typer.Option(help="write the rows here, one JSON object per line")],
@@ -86,7 +73,7 @@ def export(
     count = 0
     objects = {"from_seq": str(from_seq), "to_seq": str(to_seq or "")}
     seal_audit_log()  # everything committed so far joins the chain before it is exported
-    _anchor_head()  # and the export ends on a signed head: a later cut of the tail fails offline verification
+    anchor_audit_head()  # and the export ends on a signed head: a later cut of the tail fails offline verification
     with (
         transaction("audit.export", **objects) as (_session, settings),
         _read_session(settings.database_url) as session,

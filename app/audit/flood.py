@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from app.audit import service as audit
 from app.audit.models import RateWindow
+from app.core.db import autocommit
 
 WINDOW = RateWindow.__table__  # type: ignore[attr-defined]
 REFUSED = "refused:"
@@ -48,8 +49,7 @@ def count(engine: Engine, *, scope: str, key: str, status: int, now: datetime, w
         .on_conflict_do_update(index_elements=["scope", "key", "window_start"], set_={"count": WINDOW.c["count"] + 1})
         .returning(WINDOW.c["count"])
     )
-    bind = engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
-    with bind.begin() as connection:
+    with autocommit(engine).begin() as connection:
         counted = int(connection.execute(statement).scalar_one())
     retry_after = max(1, int((start + timedelta(seconds=window_seconds) - now).total_seconds() + 0.999))
     return Hit(count=counted, retry_after=retry_after)

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from app.audit import flood, receipts, service
 from app.audit.service import AuditEntry
 from app.core.config import Settings
+from app.core.db import autocommit
 
 log = logging.getLogger("netral.audit")
 
@@ -115,12 +116,9 @@ def receipt(request: Request, settings: Settings) -> None:
     carry no receipt. Numbers for this choice are in the README."""
     if request.method in SAFE_METHODS:
         return
-    entry: AuditEntry = request.state.audit_entry
-    row = {name: getattr(entry, name) for name in service.HASHED if name != "seq"}
-    row["object_ids"] = entry.object_ids or {}
     request.state.extra_headers = {
         **getattr(request.state, "extra_headers", {}),
-        "Audit-Receipt": receipts.issue(settings, row),
+        "Audit-Receipt": receipts.issue(settings, service.row_fields(request.state.audit_entry)),
     }
 
 
@@ -163,10 +161,7 @@ def record_refusal(request: Request, status: int) -> None:
     runtime = request.app.state.runtime.get()
     now = getattr(request.state, "now", None) or runtime.clock.now()
     # On PostgreSQL one statement in autocommit (row and index in one CTE): a refusal costs one round trip.
-    engine = runtime.engine
-    if engine.dialect.name == "postgresql":
-        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-    with Session(engine) as session:
+    with Session(autocommit(runtime.engine)) as session:
         service.append(
             session, entry_for(request, status=status, outcome="refused" if status < 500 else "error", now=now)
         )

@@ -11,10 +11,10 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from app.access.policy import Principal
+from app.access.roles import AUDIT_READ, REPORTS_READ
 from app.audit import checkpoints, service
 from app.audit.models import AuditCheckpoint, AuditEvent
 from app.auth.deps import requires
-from app.auth.scopes import AUDIT_READ, REPORTS_READ
 from app.core.clock import UtcDatetime
 from app.core.deps import RuntimeDep
 from app.core.errors import NotFound, problem_responses
@@ -102,17 +102,14 @@ def seal_first(runtime: Runtime, session: Session, *, anchor: bool = False) -> N
 
     On PostgreSQL in a transaction of its own, which holds the chain lock (the read itself runs without a
     transaction block); on SQLite in the request's transaction, which already holds the one write lock."""
-    key = checkpoints.private_key(runtime.settings) if anchor and runtime.settings.audit_signing_key else None
     if not runtime.settings.is_postgresql:
         service.seal(session)
-        if key is not None:
-            checkpoints.make(session, key, runtime.clock.now(), if_moved=True)
+        if anchor and runtime.settings.audit_signing_key is not None:
+            checkpoints.make(session, checkpoints.private_key(runtime.settings), runtime.clock.now(), if_moved=True)
         return
     service.seal_pending(runtime.engine)
-    if key is not None:
-        with Session(runtime.engine, expire_on_commit=False) as own:
-            checkpoints.make(own, key, runtime.clock.now(), if_moved=True)
-            own.commit()
+    if anchor:
+        checkpoints.anchor_head(runtime.engine, runtime.settings, runtime.clock.now())
 
 
 @router.get(

@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 
 from app.audit.checkpoints import format_time
 from app.audit.models import AuditEvent, AuditHead, AuditObject
+from app.core.db import autocommit
 
 MAX_OBJECT_ID = 200
 EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
@@ -80,11 +81,17 @@ def chain_hash(prev_hash: str, row: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical(row)).hexdigest()
 
 
+def row_fields(entry: AuditEntry) -> dict[str, Any]:
+    """The hashed fields of a row as stored, before the chain gives it a ``seq``."""
+    fields = {name: getattr(entry, name) for name in HASHED if name != "seq"}
+    fields["object_ids"] = entry.object_ids or {}
+    return fields
+
+
 def append(session: Session, entry: AuditEntry) -> int:
     """The row, unsealed, in the caller's transaction (and its object index). Returns its insertion id.
     On PostgreSQL the row and its index go in one statement (a data-modifying CTE): one round trip."""
-    fields = {name: getattr(entry, name) for name in HASHED if name != "seq"}
-    fields["object_ids"] = entry.object_ids or {}
+    fields = row_fields(entry)
     values = sorted(object_values(fields["object_ids"]))
     event = insert(EVENTS).values(**fields).returning(EVENTS.c.id)
     if values and session.get_bind().dialect.name == "postgresql":
@@ -171,8 +178,7 @@ def sweep(engine: Engine) -> int:
     """The background sealer's turn, in every server process: one cheap autocommitted look while idle; when
     rows wait, whoever takes the chain lock first seals them all (the others skip, not queue). Returns rows
     sealed (0 also when another process holds the lock)."""
-    look = engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
-    with look.connect() as connection:
+    with autocommit(engine).connect() as connection:
         waiting = connection.execute(select(EVENTS.c.id).where(EVENTS.c.seq.is_(None)).limit(1)).first()
     if waiting is None:
         return 0

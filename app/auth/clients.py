@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.access.roles import ALL_SCOPES
 from app.agencies.models import Agency
 from app.auth.models import ApiClient
-from app.auth.scopes import ALL_SCOPES
 from app.core.config import Settings
 from app.core.crypto import derive_key, keyed_hash
 

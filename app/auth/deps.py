@@ -10,10 +10,10 @@ from fastapi.security import OAuth2, SecurityScopes
 
 from app.access import policy
 from app.access.policy import Principal
+from app.access.roles import ALL_SCOPES
 from app.agreements.models import AgreementState
 from app.auth import client_limits, service
 from app.auth.jwt_guard import JWTRejected
-from app.auth.scopes import ALL_SCOPES
 from app.core.deps import NowDep, RuntimeDep, SettingsDep
 from app.core.errors import InsufficientScope, InvalidToken, ProblemError, Unauthorized
 from app.unit_of_work import SessionDep

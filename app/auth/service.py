@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from app.access.policy import Principal
-from app.access.roles import Role
+from app.access.roles import Role, scopes_for_roles
 from app.agencies import service as agencies
 from app.agencies.models import Agency, AgencyRole
 from app.agreements import service as agreements
@@ -29,7 +29,6 @@ from app.auth.jwt_guard import (
     verify_jwt,
 )
 from app.auth.models import ApiClient, AuthVersion, RevokedToken, SigningKey, UsedAssertion
-from app.auth.scopes import scopes_for_roles
 from app.core.clock import as_utc
 from app.core.config import Settings
 from app.core.runtime import Runtime

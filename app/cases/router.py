@@ -7,9 +7,9 @@ from sqlmodel import col, select
 
 from app.access import policy
 from app.access.policy import Action, Principal
+from app.access.roles import CASES_READ, CASES_WRITE, IDENTITY_READ, SANCTIONS_WRITE
 from app.agencies.models import Agency
 from app.auth.deps import requires
-from app.auth.scopes import CASES_READ, CASES_WRITE, IDENTITY_READ, SANCTIONS_WRITE
 from app.cases import service, views
 from app.cases.models import CaseFile, CaseStatus, CaseStatusChange
 from app.cases.schemas import (

@@ -3,25 +3,13 @@ import uuid
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints
 
 from app.cases.models import CaseStatus
 from app.catalogues.data import SANCTIONS, Track
-from app.reports.schemas import AsnOut, EvidenceOut, SanctionOut
+from app.reports.schemas import AsnOut, EvidenceOut, SanctionOut, Strict
 
 SanctionCode = StrEnum("SanctionCode", {s.code: s.code for s in SANCTIONS})  # type: ignore[misc]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        """PostgreSQL cannot store U+0000 in text: refused here, with its field, never stripped silently."""
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("text may not contain the NUL character (U+0000)")
-        return value
 
 
 class ReportInCase(BaseModel):

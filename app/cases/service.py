@@ -194,14 +194,6 @@ def bump(session: Session, case: CaseFile, *, expected_version: int, values: dic
     session.refresh(case)
 
 
-def touch(session: Session, case: CaseFile, *, now: datetime) -> None:
-    """Another writer's change is no conflict here (a report joining, a sanction added): bump unconditionally."""
-    session.execute(
-        update(CaseFile).where(col(CaseFile.id) == case.id).values(version=CaseFile.version + 1, updated_at=now)
-    )
-    session.refresh(case)
-
-
 def overdue_before(now: datetime, follow_up_days: int) -> datetime:
     return now - timedelta(days=follow_up_days)
 

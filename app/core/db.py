@@ -1,5 +1,6 @@
 """Engine, schema conventions and the one-transaction-per-request session."""
 
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,6 +73,20 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, timeouts: Timeouts |
         options += f" -c statement_timeout={timeouts.statement_seconds * 1000}"
     connect_args = {"options": options, "connect_timeout": timeouts.connect_seconds}
     return create_engine(url, connect_args=connect_args, pool_recycle=1800, **kwargs)
+
+
+_AUTOCOMMIT: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()
+
+
+def autocommit(engine: Engine) -> Engine:
+    """The engine for single statements that need no transaction block (reads, audit rows of refusals,
+    counters): on PostgreSQL the same pool in autocommit, saving BEGIN and COMMIT; elsewhere the engine itself.
+    One per engine, made once."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    if engine not in _AUTOCOMMIT:
+        _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return _AUTOCOMMIT[engine]
 
 
 def _ensure_sqlite_dir(url: str) -> None:

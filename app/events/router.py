@@ -6,9 +6,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app.access.policy import Principal
+from app.access.roles import AUDIT_READ, CASES_READ, REPORTS_READ
 from app.audit import service as audit
 from app.auth.deps import requires_any
-from app.auth.scopes import AUDIT_READ, CASES_READ, REPORTS_READ
 from app.core.errors import problem_responses
 from app.core.pagination import Cursor, Limit, decode_position, encode_cursor
 from app.events import service

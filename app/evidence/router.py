@@ -6,8 +6,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from app.access.policy import Principal
+from app.access.roles import REPORTS_WRITE
 from app.auth.deps import AnyPrincipal, requires
-from app.auth.scopes import REPORTS_WRITE
 from app.core.deps import NowDep, SettingsDep, runtime_of
 from app.core.errors import problem_responses
 from app.evidence import service

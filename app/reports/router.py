@@ -8,9 +8,9 @@ from pydantic import BaseModel, Field
 
 from app.access import policy
 from app.access.policy import Action, Principal
+from app.access.roles import REPORTS_READ, REPORTS_WRITE
 from app.audit import service as audit
 from app.auth.deps import requires
-from app.auth.scopes import REPORTS_READ, REPORTS_WRITE
 from app.cases import service as cases
 from app.core import idempotency
 from app.core.deps import NowDep, SettingsDep

@@ -55,22 +55,15 @@ def submit_many(
     order = sorted(range(len(items)), key=lambda i: _dedupe_key(items[i]))
     made = {i: _submit_one(session, settings, principal, items[i], custodian=custodian, now=now) for i in order}
     reports = [made[i] for i in range(len(items))]
-    joined_cases = [case.id for _report, case in reports if case.version != 1]
+    joined_cases = [case.id for r, case, _links in reports if r.joined_existing_case]
     sanctions = group_by_case(
         session.exec(select(SanctionOutcome).where(col(SanctionOutcome.case_id).in_(joined_cases)))
         if joined_cases
         else []
     )
-    audit.note(session, "report_ids", [r.id for r, _case in reports])
-    audit.note(session, "case_ids", [case.id for _r, case in reports])
-    return [
-        _one(r, case, sanctions.get(case.id, []), [], _fresh_links(r, item), blobs)
-        for (r, case), item in zip(reports, items, strict=True)
-    ]
-
-
-def _fresh_links(report: Report, item: ReportIn) -> list[EvidenceLink]:
-    return [EvidenceLink(sha256=e.sha256, kind=e.kind, filename=e.filename, report_id=report.id) for e in item.evidence]
+    audit.note(session, "report_ids", [r.id for r, _case, _links in reports])
+    audit.note(session, "case_ids", [case.id for _r, case, _links in reports])
+    return [_one(r, case, sanctions.get(case.id, []), [], links, blobs) for r, case, links in reports]
 
 
 def _dedupe_key(item: ReportIn) -> str:
@@ -119,7 +112,7 @@ def _check_batch(session: Session, principal: Principal, items: list[ReportIn], 
 
 def _submit_one(
     session: Session, settings: Settings, principal: Principal, item: ReportIn, *, custodian: uuid.UUID, now: datetime
-) -> tuple[Report, CaseFile]:
+) -> tuple[Report, CaseFile, list[EvidenceLink]]:
     kind, identifier = item.asn.identifier
     case, joined = cases.open_or_join(
         session,
@@ -164,8 +157,10 @@ def _submit_one(
             settings, item.public_reporter.model_dump(), context=str(report.id)
         )
     _insert_report(session, report)
-    for ref in item.evidence:
-        session.add(EvidenceLink(sha256=ref.sha256, kind=ref.kind, filename=ref.filename, report_id=report.id))
+    links = [
+        EvidenceLink(sha256=e.sha256, kind=e.kind, filename=e.filename, report_id=report.id) for e in item.evidence
+    ]
+    session.add_all(links)
     if not joined:
         cases.record_status(
             session,
@@ -179,7 +174,7 @@ def _submit_one(
     events.record(session, "report.received", case_id=case.id, report=report, now=now)
     if joined:
         events.record(session, "report.linked_to_case", case_id=case.id, report=report, now=now)
-    return report, case
+    return report, case, links
 
 
 def _insert_report(session: Session, report: Report) -> None:

@@ -6,9 +6,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.access.policy import Principal
+from app.access.roles import AUDIT_READ, CASES_READ, REPORTS_READ
 from app.agencies.models import Agency
 from app.auth.deps import requires_any
-from app.auth.scopes import AUDIT_READ, CASES_READ, REPORTS_READ
 from app.cases.models import CaseFile
 from app.core.errors import problem_responses
 from app.reports.models import Report

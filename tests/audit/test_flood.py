@@ -90,7 +90,7 @@ def test_the_client_limit_holds_across_processes(world: World, database_url: str
 
     import httpx
 
-    from tests.core.test_served_settings import netral_serve
+    from tests.live_server import netral_serve
 
     limits = {"NETRAL_REQUESTS_PER_CLIENT": "5", "NETRAL_RATE_WINDOW_SECONDS": "120"}
     with netral_serve(database_url, **limits) as first, netral_serve(database_url, **limits) as second:

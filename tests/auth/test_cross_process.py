@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 
 from tests.builders import World
-from tests.core.test_served_settings import netral_serve
+from tests.live_server import netral_serve
 
 
 def token(url: str, world: World, agency: str) -> str:

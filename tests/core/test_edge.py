@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from tests.core.test_served_settings import netral_serve
+from tests.live_server import netral_serve
 
 TOKEN_SHAPED = "Bearer a.b.c"
 

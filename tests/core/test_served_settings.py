@@ -1,60 +1,15 @@
 """The served app reads its settings from the environment, like everything else: a real `netral serve`
 process with a non-default setting, observed from outside."""
 
-import os
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import httpx
 import pytest
 from sqlalchemy import text
 
 from app.core.db import make_engine
-from tests.conftest import TEST_SECRET_KEY
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def netral_serve(database_url: str, **settings: str) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "NETRAL_DATABASE_URL": database_url,
-        "NETRAL_SECRET_KEY": TEST_SECRET_KEY,
-        "NETRAL_AUDIT_CHECKPOINT_INTERVAL_SECONDS": "0",
-        **settings,
-    }
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{url}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("netral serve did not start") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+from tests.live_server import netral_serve
 
 
 def test_the_body_limit_is_read_from_the_environment(database_url: str) -> None:

@@ -3,16 +3,13 @@
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET_KEY
-from tests.core.test_served_settings import free_port
+from tests.live_server import free_port, start_netral
 
 
 def children(pid: int) -> set[int]:
@@ -34,23 +31,8 @@ def alive(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_workers_die_with_their_supervisor_and_the_port_frees(database_url: str) -> None:
     port = free_port()
-    env = {**os.environ, "NETRAL_DATABASE_URL": database_url, "NETRAL_SECRET_KEY": TEST_SECRET_KEY}
-    supervisor = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    supervisor = start_netral(database_url, port, "--workers", "2")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "netral serve --workers 2 did not start"
-            time.sleep(0.2)
         workers = {w for c in children(supervisor.pid) for w in ({c} | children(c))}
         assert workers, "no worker processes found"
         os.kill(supervisor.pid, signal.SIGKILL)
