@@ -13,8 +13,9 @@ else in the code base may call it for verification. This wrapper:
 """
 
 import base64
+import hashlib
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -61,19 +62,43 @@ def read_unverified_header(token: str, max_bytes: int) -> dict[str, Any]:
     return header
 
 
-def verify_jwt(token: str, *, resolve_key: KeyResolver, policy: VerificationPolicy, now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Verified:
+    """A token whose signature checked out against this key: the same bytes under the same key verify the
+    same way, so a memo of it by the token's digest (``verify_jwt(seen=...)``) skips only the signature
+    arithmetic. Everything that depends on time or on the key's state is still checked on every use."""
+
+    public_jwk: dict[str, Any]
+    claims: dict[str, Any]
+
+
+def verify_jwt(
+    token: str,
+    *,
+    resolve_key: KeyResolver,
+    policy: VerificationPolicy,
+    now: datetime,
+    seen: MutableMapping[bytes, Verified] | None = None,
+) -> dict[str, Any]:
     header = read_unverified_header(token, policy.max_bytes)
     _check_header(header, policy)
     public_jwk, alg = resolve_key(header.get("kid"))
     _check_key_fits(public_jwk, alg, header)
-    try:
-        payload = jws.verify(token, public_jwk, algorithms=[alg])
-        claims = json.loads(payload)
-    except (JOSEError, ValueError) as exc:
-        raise JWTRejected("signature verification failed") from exc
-    if not isinstance(claims, dict):
-        raise JWTRejected("claims are not an object")
+    digest = hashlib.sha256(token.encode()).digest()
+    memo = seen.get(digest) if seen is not None else None
+    if memo is not None and memo.public_jwk == public_jwk:
+        claims = dict(memo.claims)
+    else:
+        try:
+            payload = jws.verify(token, public_jwk, algorithms=[alg])
+            claims = json.loads(payload)
+        except (JOSEError, ValueError) as exc:
+            raise JWTRejected("signature verification failed") from exc
+        if not isinstance(claims, dict):
+            raise JWTRejected("claims are not an object")
     _check_claims(claims, policy, now.timestamp())
+    if seen is not None and memo is None:
+        seen[digest] = Verified(public_jwk=public_jwk, claims=dict(claims))
     return claims
 
 

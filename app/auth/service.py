@@ -25,6 +25,7 @@ from app.auth.jwt_guard import (
     ACCESS_TOKEN_TYP,
     JWTRejected,
     VerificationPolicy,
+    Verified,
     read_unverified_header,
     verify_jwt,
 )
@@ -240,6 +241,7 @@ def verify_access_token(
             expected_typ=ACCESS_TOKEN_TYP,
         ),
         now=now,
+        seen=cache.signatures if cache is not None else None,
     )
 
 
@@ -277,6 +279,9 @@ class CallerContext:
         )
 
 
+_AUTH_VERSION = sa_select(col(AuthVersion.version)).where(col(AuthVersion.id) == 1)
+
+
 class PrincipalCache:
     """Per process (per runtime): signing keys by kid and caller contexts by token id, valid for one
     authorisation version. Each request reads the version (one indexed row); when it moved — a client
@@ -289,13 +294,18 @@ class PrincipalCache:
         self.version: int | None = None
         self.keys: dict[str, SigningKey] = {}
         self.contexts: dict[str, CallerContext] = {}
+        self.signatures: dict[bytes, Verified] = {}
         self._lock = Lock()
 
     def sync(self, session: Session) -> None:
-        version = session.execute(select(AuthVersion.version).where(col(AuthVersion.id) == 1)).scalar_one()
+        version = session.connection().execute(_AUTH_VERSION).scalar_one()
         with self._lock:
-            if version != self.version or len(self.contexts) > self.MAX_TOKENS:
-                self.version, self.keys, self.contexts = version, {}, {}
+            if (
+                version != self.version
+                or len(self.contexts) > self.MAX_TOKENS
+                or len(self.signatures) > self.MAX_TOKENS
+            ):
+                self.version, self.keys, self.contexts, self.signatures = version, {}, {}, {}
 
     def key(self, session: Session, kid: str) -> SigningKey | None:
         if kid not in self.keys:

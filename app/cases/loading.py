@@ -66,8 +66,9 @@ FROM case_file c WHERE c.id = ANY(:ids)
 def children_of(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Children]:
     if not case_ids:
         return {}
-    if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(_PG_CHILDREN, {"ids": case_ids}).mappings()
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(_PG_CHILDREN, {"ids": case_ids}).mappings()
         return {
             row["id"]: Children(
                 custodian_agency=row["custodian_agency"],

@@ -1,19 +1,19 @@
 """Cases: opening or joining, the lifecycle table, optimistic updates, information requests, sanctions."""
 
+import functools
 import hashlib
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from app.access import policy
 from app.access.policy import Action, Principal
 from app.cases.models import CaseFile, CaseStatus, CaseStatusChange, InformationRequest, SanctionOutcome
 from app.catalogues.data import SANCTIONS_BY_CODE, SANCTIONS_VERSION
+from app.core.db import upsert
 from app.core.errors import (
     Conflict,
     FieldError,
@@ -63,16 +63,23 @@ def open_or_join(session: Session, *, new_case: CaseFile, now: datetime) -> tupl
     """One statement: insert the case, or — same ASN and URL, the unique ``dedupe_key`` decides, under
     concurrency too — join the existing one, bumping its version (another writer's join is no conflict, so
     unconditionally). A new case is the only one whose version is 1 after this."""
+    connection = session.connection()
+    statement = _open_or_join(connection.dialect.name)
+    row = connection.execute(statement, {**new_case.model_dump(), "joined_at": now}).mappings().one()
+    case = CaseFile.model_validate(dict(row))
+    return case, case.version != 1
+
+
+@functools.cache
+def _open_or_join(dialect: str) -> Any:
     table = CaseFile.__table__  # type: ignore[attr-defined]
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        dialect_insert(table)
-        .values(**new_case.model_dump())
-        .on_conflict_do_update(index_elements=["dedupe_key"], set_={"version": table.c.version + 1, "updated_at": now})
+    return (
+        upsert(table, dialect)
+        .on_conflict_do_update(
+            index_elements=["dedupe_key"], set_={"version": table.c.version + 1, "updated_at": bindparam("joined_at")}
+        )
         .returning(*table.c)
     )
-    case = CaseFile.model_validate(dict(session.execute(statement).mappings().one()))
-    return case, case.version != 1
 
 
 def record_status(

@@ -6,7 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import BindParameter, DateTime, Engine, MetaData, Table, bindparam, create_engine, event
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -73,6 +77,18 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, timeouts: Timeouts |
         options += f" -c statement_timeout={timeouts.statement_seconds * 1000}"
     connect_args = {"options": options, "connect_timeout": timeouts.connect_seconds}
     return create_engine(url, connect_args=connect_args, pool_recycle=1800, **kwargs)
+
+
+def upsert(table: Table, dialect: str) -> PgInsert | SqliteInsert:
+    """``INSERT`` of every column from bind parameters of the same names, in the dialect that knows
+    ``ON CONFLICT``. Callers build their statement from it once per dialect (``functools.cache``) and pass
+    the values at execution: a statement built per call costs more Python than the database spends on it."""
+    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return dialect_insert(table).values(binds(table))
+
+
+def binds(table: Table) -> dict[str, BindParameter[Any]]:
+    return {column.name: bindparam(column.name) for column in table.c}
 
 
 _AUTOCOMMIT: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()

@@ -5,6 +5,7 @@ the key by inserting its record in the request's own transaction; a concurrent r
 waits on the unique index (PostgreSQL) or on the write lock (SQLite) until the first commits, then replays.
 """
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -13,10 +14,10 @@ from typing import Annotated, Any
 
 from fastapi import Header
 from fastapi.responses import JSONResponse
-from sqlalchemy import UniqueConstraint, update
+from sqlalchemy import UniqueConstraint, bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, select
 
 from app.core.db import UTCDateTime
 from app.core.errors import ProblemError
@@ -88,10 +89,8 @@ def execute(
         assert stored is not None  # the conflicting insert committed before ours went on
         return _replay(stored, fingerprint)
     status, body = produce()
-    session.execute(
-        update(IdempotencyRecord)
-        .where(col(IdempotencyRecord.id) == reserved)
-        .values(status_code=status, response_body=json.dumps(body))
+    session.connection().execute(
+        _RECORD_RESPONSE, {"record_id": reserved, "status_code": status, "response_body": json.dumps(body)}
     )
     return JSONResponse(body, status_code=status)
 
@@ -105,15 +104,38 @@ def _reserve(session: Session, *, client_id: str, key: str, fingerprint: str, no
     """Insert the record (status 0 = in progress) in one statement; ``None`` when the key is taken. A
     concurrent first request with the same key holds the unique index entry until it commits: this insert
     waits for it, then finds the conflict (PostgreSQL; on SQLite the write lock serialises them)."""
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        dialect_insert(IdempotencyRecord)
-        .values(client_id=client_id, key=key, request_hash=fingerprint, status_code=0, response_body="", created_at=now)
-        .on_conflict_do_nothing(index_elements=["client_id", "key"])
-        .returning(col(IdempotencyRecord.id))
-    )
-    reserved = session.execute(statement).scalar_one_or_none()
+    connection = session.connection()
+    reserved = connection.execute(
+        _reserve_statement(connection.dialect.name),
+        {"client_id": client_id, "key": key, "request_hash": fingerprint, "created_at": now},
+    ).scalar_one_or_none()
     return None if reserved is None else int(reserved)
+
+
+@functools.cache
+def _reserve_statement(dialect: str) -> Any:
+    table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        dialect_insert(table)
+        .values(
+            client_id=bindparam("client_id"),
+            key=bindparam("key"),
+            request_hash=bindparam("request_hash"),
+            status_code=0,
+            response_body="",
+            created_at=bindparam("created_at"),
+        )
+        .on_conflict_do_nothing(index_elements=["client_id", "key"])
+        .returning(table.c.id)
+    )
+
+
+_RECORD_RESPONSE = (
+    update(IdempotencyRecord.__table__)  # type: ignore[attr-defined]
+    .where(IdempotencyRecord.__table__.c.id == bindparam("record_id"))  # type: ignore[attr-defined]
+    .values(status_code=bindparam("status_code"), response_body=bindparam("response_body"))
+)
 
 
 def _replay(stored: IdempotencyRecord, fingerprint: str) -> JSONResponse:

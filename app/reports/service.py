@@ -1,12 +1,12 @@
 """Reports: submission (one or a batch, all-or-nothing), reading back one's own, answering information
 requests."""
 
+import functools
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from app.access import policy
@@ -16,6 +16,7 @@ from app.cases import routing
 from app.cases import service as cases
 from app.cases.models import CaseFile, CaseStatus, InformationRequest, SanctionOutcome
 from app.core.config import Settings
+from app.core.db import upsert
 from app.core.errors import Conflict, FieldError, NotFound, ValidationProblem
 from app.events import service as events
 from app.evidence import service as evidence
@@ -179,19 +180,20 @@ def _submit_one(
 
 def _insert_report(session: Session, report: Report) -> None:
     """One statement; a reference this agency used before (or a concurrent request took) inserts nothing."""
-    table = Report.__table__  # type: ignore[attr-defined]
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        dialect_insert(table)
-        .values(**report.model_dump())
-        .on_conflict_do_nothing(index_elements=["agency_id", "reference"])
-        .returning(table.c.id)
-    )
-    if session.execute(statement).scalar_one_or_none() is None:
+    connection = session.connection()
+    if connection.execute(_insert_report_statement(connection.dialect.name), report.model_dump()).first() is None:
         raise ReferenceTaken(
             "A report with this reference exists already; use its id or another reference.",
             errors=[FieldError(pointer="/body/reference", detail="this reference was used before by your agency")],
         )
+
+
+@functools.cache
+def _insert_report_statement(dialect: str) -> Any:
+    table = Report.__table__  # type: ignore[attr-defined]
+    return (
+        upsert(table, dialect).on_conflict_do_nothing(index_elements=["agency_id", "reference"]).returning(table.c.id)
+    )
 
 
 def get_own(session: Session, principal: Principal, report_id: uuid.UUID) -> Report:

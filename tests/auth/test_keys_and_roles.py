@@ -33,6 +33,7 @@ class TestKeyRotation:
 
     def test_retired_keys_tokens_are_refused(self, world: World) -> None:
         token = world.token("APTIKA")
+        assert me(world.client, token).status_code == 200  # verified once: the server remembers the signature
         old_kid = keys.active_key(world.db).kid
         keys.rotate(world.db, settings=world.settings, now=world.clock.now())
         keys.retire_now(world.db, kid=old_kid, now=world.clock.now())
