@@ -75,11 +75,47 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
             typer.secho(f"error: cannot serve: {problem}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1)
     _ensure_signing_key()
+    if settings.metrics_port is not None:
+        _serve_metrics(host, settings.metrics_port)
     if workers > 1:
         os.environ[SUPERVISOR_ENV] = str(os.getpid())  # workers die with this process (app/core/supervision.py)
     uvicorn.run(
         "app.main:app", host=host, port=port, workers=workers, log_config=None, proxy_headers=False, server_header=False
     )
+
+
+def _serve_metrics(host: str, port: int) -> None:
+    """Before any worker starts: a fresh directory for every process's counters (prometheus-client reads it
+    when first imported), removed at exit; then the metrics port, in this process."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    from app.core.db import make_engine
+    from app.core.metrics import MULTIPROC_ENV
+
+    directory = tempfile.mkdtemp(prefix="netral-metrics-")
+    os.environ[MULTIPROC_ENV] = directory
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    from app import observability
+
+    observability.serve(host, port, make_engine(get_settings().database_url, pool_size=1, max_overflow=1), clock)
+
+
+@cli.command("housekeeping")
+def housekeeping_now() -> None:
+    """Prune expired idempotency records, revocations and used client assertions now (the server does it
+    every NETRAL_HOUSEKEEPING_INTERVAL_SECONDS)."""
+    from app import housekeeping
+    from app.core.db import make_engine
+
+    engine = make_engine(get_settings().database_url)
+    pruned = housekeeping.sweep(engine, get_settings(), now=clock.now())
+    if not pruned.ran:
+        typer.echo("another process is doing housekeeping; nothing done")
+        return
+    typer.echo("pruned: " + ", ".join(f"{table} {count}" for table, count in pruned.rows.items()))
 
 
 @cli.command("check")

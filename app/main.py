@@ -21,9 +21,9 @@ from app.core.clock import Clock
 from app.core.config import Settings
 from app.core.edge import EdgeLimits, EdgeMiddleware
 from app.core.errors import install_problem_handlers
-from app.core.logging import RequestIdMiddleware
+from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.runtime import LazyRuntime, Runtime
-from app.core.supervision import die_with_supervisor
+from app.core.supervision import die_with_supervisor, is_worker
 from app.events.router import router as events_router
 from app.evidence.router import router as evidence_router
 from app.health.router import router as health_router
@@ -54,6 +54,8 @@ class NetralApp(FastAPI):
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if is_worker():  # a fresh process spawned by `netral serve --workers N`: log as the supervisor does
+            configure_logging(app.state.runtime.get().settings.log_level)
         die_with_supervisor()
         async with audit_background(app.state.runtime.get()):
             yield

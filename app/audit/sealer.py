@@ -18,10 +18,12 @@ from datetime import timedelta
 import anyio
 from sqlmodel import Session
 
+from app import housekeeping
 from app.audit import checkpoints, flood
 from app.audit.models import AuditCheckpoint
 from app.audit.service import sweep
 from app.auth import client_limits
+from app.core import metrics
 from app.core.logging import ThrottledLog
 from app.core.runtime import Runtime
 
@@ -59,6 +61,7 @@ class Ticker:
         self.runtime, self.checkpoints_on = runtime, checkpoints_on
         self.next_checkpoint_look = 0.0
         self.next_flood_close = 0.0
+        self.next_housekeeping = time.monotonic() + runtime.settings.housekeeping_interval_seconds
 
     def tick(self) -> int:
         now = self.runtime.clock.now()
@@ -68,6 +71,11 @@ class Ticker:
             self.next_flood_close = time.monotonic() + window
         client_limits.limiter(self.runtime).flush(self.runtime.engine, now)  # share this process's counts
         sealed = sweep(self.runtime.engine)
+        metrics.observe_pool(self.runtime.engine)
+        interval = self.runtime.settings.housekeeping_interval_seconds
+        if interval and time.monotonic() >= self.next_housekeeping:
+            housekeeping.sweep(self.runtime.engine, self.runtime.settings, now=now)
+            self.next_housekeeping = time.monotonic() + interval
         if self.checkpoints_on and time.monotonic() >= self.next_checkpoint_look:
             checkpoint_if_due(self.runtime)
             self.next_checkpoint_look = time.monotonic() + max(

@@ -100,6 +100,27 @@ class Settings(BaseSettings):
         "(bench/README.md): 4-8 beat 32, whose threads spend their time contending for the GIL",
     )
 
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Serve Prometheus metrics on this port (same host as the API), apart from the API so agencies "
+        "never reach them; every worker process is counted. Unset: no metrics",
+    )
+    housekeeping_interval_seconds: int = Field(
+        3600,
+        ge=0,
+        description="Prune expired idempotency records, revocations and used client assertions this often (one "
+        "process at a time, elected by lock); 0: only by `netral housekeeping`",
+    )
+    idempotency_retention_hours: int = Field(
+        24,
+        ge=1,
+        le=24 * 90,
+        description="How long a retry with the same Idempotency-Key gets the first answer back; later the key "
+        "is forgotten (a report's reference still refuses a duplicate)",
+    )
+
     @field_validator("issuer")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:

@@ -1,5 +1,6 @@
 """JSON log lines with request ids. Secrets never reach a log: settings hold them as ``SecretStr`` and
-requests are logged by method, path and status only (no headers, no bodies, no query strings)."""
+requests are logged by method, route template, path (ids only), status, duration, agency code and client id:
+no headers, no bodies, no query strings, nothing personal."""
 
 import json
 import logging
@@ -10,6 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core import metrics
 
 log = logging.getLogger("netral.access")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -23,7 +26,7 @@ class JSONFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for name in ("request_id", "method", "path", "status", "duration_ms", "client_id"):
+        for name in ("request_id", "method", "route", "path", "status", "duration_ms", "agency", "client_id"):
             if hasattr(record, name):
                 entry[name] = getattr(record, name)
         if record.exc_info:
@@ -97,16 +100,21 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            client_id = getattr(scope.get("state", {}).get("principal"), "client_id", None)
+            seconds = time.perf_counter() - started
+            principal = scope.get("state", {}).get("principal")
+            route = getattr(scope.get("route"), "path", None) or "unmatched"  # the template: no ids in labels
+            metrics.observe_request(scope["method"], route, status, seconds)
             log.info(
                 "request",
                 extra={
                     "request_id": request_id,
                     "method": scope["method"],
+                    "route": route,
                     "path": scope["path"],
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "client_id": client_id,
+                    "duration_ms": round(seconds * 1000, 2),
+                    "agency": getattr(principal, "agency_code", None),
+                    "client_id": getattr(principal, "client_id", None),
                 },
             )
 

@@ -15,6 +15,11 @@ SUPERVISOR_ENV = "NETRAL_SUPERVISOR_PID"
 PR_SET_PDEATHSIG = 1
 
 
+def is_worker() -> bool:
+    supervisor = os.environ.get(SUPERVISOR_ENV)
+    return bool(supervisor) and os.getpid() != int(supervisor or 0)
+
+
 def die_with_supervisor() -> None:
     supervisor = os.environ.get(SUPERVISOR_ENV)
     if not supervisor or not sys.platform.startswith("linux") or os.getpid() == int(supervisor):

@@ -26,7 +26,8 @@ def healthz() -> Health:
 @router.get(
     "/readyz",
     operation_id="get_readiness",
-    summary="Readiness: database reachable, migrations at head, signing key loaded; case routing reported",
+    summary="Readiness: database reachable, migrations at head, signing key loaded; audit key and case routing "
+    "reported (degraded, still serving, when either needs the operator)",
     response_model=Health,
     responses=problem_responses(503),
 )
@@ -51,10 +52,15 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
         raise ServiceUnavailable(f"not ready: {type(exc).__name__}", headers={"Retry-After": "5"}) from exc
     # A routing problem refuses new reports only; reads and case work go on, so the process stays in rotation
     # and says what the operator must fix.
+    # Without the audit key checkpoints go unsigned: the log still chains, so the process stays in rotation
+    # and says so, as `netral check` does.
+    audit_key = "ok" if runtime.settings.audit_signing_key is not None else "NETRAL_AUDIT_SIGNING_KEY is not set"
     checks = {
         "database": "ok",
         "migrations": "head",
         "signing_key": key.kid,
+        "audit_key": audit_key,
         "routing": "; ".join(routing_problems) or "ok",
     }
-    return JSONResponse(Health(status="degraded" if routing_problems else "ready", checks=checks).model_dump())
+    degraded = bool(routing_problems) or audit_key != "ok"
+    return JSONResponse(Health(status="degraded" if degraded else "ready", checks=checks).model_dump())

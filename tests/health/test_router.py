@@ -16,6 +16,12 @@ class TestReadyz:
         assert response.status_code == 200
         assert response.json()["checks"]["migrations"] == "head"
 
+    def test_the_audit_key_is_reported_and_its_absence_degrades(self, world: World) -> None:
+        assert world.client.get("/readyz").json()["checks"]["audit_key"] == "ok"
+        world.settings.audit_signing_key = None
+        body = world.client.get("/readyz").json()
+        assert body["status"] == "degraded" and body["checks"]["audit_key"] == "NETRAL_AUDIT_SIGNING_KEY is not set"
+
     @pytest.mark.bare_database
     def test_not_ready_without_a_signing_key(self, client: TestClient) -> None:
         response = client.get("/readyz")
