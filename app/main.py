@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp
 
 from app.agencies.router import router as identity_router
+from app.api_docs import router as docs_router
 from app.audit.recorder import audit_refusal
 from app.audit.router import router as audit_router
 from app.audit.sealer import background as audit_background
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         description="Every error is `application/problem+json` (RFC 9457) except the OAuth endpoints, which "
         "answer per RFC 6749 §5.2. Send `Accept-Language: id` for Indonesian problem titles.",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # app/api_docs.py serves them without a CDN
         redoc_url=None,
     )
     app.state.runtime = LazyRuntime(Runtime.build(settings, clock) if settings else None)
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         stats_router,
         audit_router,
         health_router,
+        docs_router,
     ):
         app.include_router(router)
     return app

@@ -100,6 +100,7 @@ class Settings(BaseSettings):
         "(bench/README.md): 4-8 beat 32, whose threads spend their time contending for the GIL",
     )
 
+    docs: bool = Field(True, description="Serve the API reference pages (/docs, /redoc) from the package; false: 404")
     metrics_port: int | None = Field(
         None,
         ge=1,

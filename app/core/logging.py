@@ -44,12 +44,14 @@ def configure_logging(level: str) -> None:
 
 # On every response, errors included. The API serves JSON only: nothing may frame, sniff or script it.
 STRICT_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# The interactive docs page needs its own script and styles (served from a CDN until issue #12 packs them).
+# The reference pages run their bundles from this server only (app/api_docs.py); the inline part is the
+# page's own start-up script. Nothing from another origin may load.
 DOCS_CSP = (
-    b"default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
-    b"connect-src 'self'; frame-ancestors 'none'"
+    b"default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    b"frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
+DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
 NO_STORE_PREFIXES = ("/api/", "/oauth/")
 
 
@@ -57,7 +59,7 @@ def security_headers(path: str, *, hsts: bool) -> list[tuple[bytes, bytes]]:
     headers = [
         (b"x-content-type-options", b"nosniff"),
         (b"referrer-policy", b"no-referrer"),
-        (b"content-security-policy", DOCS_CSP if path in ("/docs", "/docs/oauth2-redirect") else STRICT_CSP),
+        (b"content-security-policy", DOCS_CSP if path in DOCS_PATHS else STRICT_CSP),
     ]
     if path.startswith(NO_STORE_PREFIXES):  # personal data: never in a shared or browser cache
         headers.append((b"cache-control", b"no-store"))
