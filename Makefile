@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: env run test test-sqlite test-postgresql lint migrate openapi bench clean
+.PHONY: env run test test-sqlite test-postgresql lint lint-contract migrate openapi bench clean
 
 $(BIN)/netral: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ lint: $(BIN)/netral
 	$(BIN)/ruff format --check app tests migrations bench
 	$(BIN)/mypy app
 	$(BIN)/lint-imports
+
+# Spectral with the OWASP API ruleset over the committed contract (npm packages pinned in openapi/package.json).
+# Not yet part of `make lint`: findings remain (issue #12); this target shows them.
+lint-contract:
+	cd openapi && npm ci --no-audit --no-fund --silent && ./node_modules/.bin/spectral lint openapi.json -r .spectral.yaml
 
 openapi: $(BIN)/netral
 	$(BIN)/python -m app.openapi_export > openapi/openapi.json

@@ -2,11 +2,13 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp
 
+from app import contract
 from app.agencies.router import router as identity_router
 from app.api_docs import router as docs_router
 from app.audit.recorder import audit_refusal
@@ -42,6 +44,12 @@ class NetralApp(FastAPI):
         inner = super().build_middleware_stack()
         edge = EdgeMiddleware(inner, limits=self._edge_limits, on_refusal=audit_refusal)
         return RequestIdMiddleware(edge, hsts=lambda: bool(self.state.runtime.get().settings.hsts))
+
+    def openapi(self) -> dict[str, Any]:
+        """The generated document, completed once (app/contract.py): descriptions, examples, every problem."""
+        if self.openapi_schema is None:
+            self.openapi_schema = contract.complete(super().openapi())
+        return self.openapi_schema
 
     def _edge_limits(self) -> EdgeLimits:
         settings = self.state.runtime.get().settings

@@ -43,7 +43,7 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
                 )
             key = keys.active_key(session)
             if key is None:
-                raise ServiceUnavailable("no active signing key")
+                raise ServiceUnavailable("no active signing key", headers={"Retry-After": "5"})
             keys.signer(runtime).sign(key, {"probe": True})  # proves the private key unwraps with this secret
             routing_problems = routing.problems(session, now=runtime.clock.now())
     except ServiceUnavailable:

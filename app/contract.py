@@ -1,0 +1,220 @@
+"""What the generated OpenAPI document gains before it is served and committed (openapi/openapi.json): each
+operation's description and request examples, the tags' descriptions, the security scheme of the OAuth
+endpoints, and the problems every operation can answer with besides the ones its route declares (the edge,
+the rate limits, the database, the unexpected), so an integrator's client knows every status it can get."""
+
+import copy
+import json
+from typing import Any
+
+PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}}
+
+TAGS = [
+    {
+        "name": "oauth",
+        "description": "Tokens for agency systems: OAuth 2.0 client credentials (RFC 6749 §4.4), "
+        "client secret or `private_key_jwt` (RFC 7523); revocation (RFC 7009).",
+    },
+    {"name": "identity", "description": "Who the caller is and the agreement that governs its agency now."},
+    {"name": "reports", "description": "Reporters (Kominfo) push suspected-violation reports and follow them."},
+    {"name": "evidence", "description": "Evidence files, stored and served by their SHA-256."},
+    {
+        "name": "cases",
+        "description": "The case authority (KASN) works cases through their lifecycle; observers (Bawaslu) read them.",
+    },
+    {"name": "events", "description": "The change feed: everything that changed, in commit order, by cursor."},
+    {"name": "catalogues", "description": "Violation categories and sanctions, in Indonesian and English."},
+    {"name": "stats", "description": "Aggregate counts for supervision."},
+    {"name": "audit", "description": "The tamper-evident audit log, its signed checkpoints and exports (auditors)."},
+    {"name": "operations", "description": "Liveness and readiness probes for the platform."},
+]
+
+DESCRIPTIONS = {
+    "get_jwks": "The JSON Web Key Set whose keys sign access tokens (RFC 7517). A retired key stays listed "
+    "until every token it signed has expired. No authentication.",
+    "get_agreement": "The cooperation agreement (PKS) that governs the caller's agency at this moment: its "
+    "state (`pending`, `active`, `wind_down`, `expired`, `purged`), dates, days left and regional extensions. "
+    "What the service allows follows from this state.",
+    "list_audit_checkpoints": "Signed checkpoints of the audit chain (size, head hash, Ed25519 signature), "
+    "oldest first, by cursor. Scope `audit:read`.",
+    "export_audit_checkpoints": "Every checkpoint as JSON Lines, the input of `netral audit verify "
+    "--checkpoints`. Scope `audit:read`.",
+    "list_audit_events": "Audit rows in chain order, filtered by agency, client, action, object id and time; "
+    "every filter given must match. Reading seals what waits first. Scope `audit:read`.",
+    "export_audit_events": "A contiguous range of sealed rows as JSON Lines, ending on a signed head, the "
+    "input of `netral audit verify --export`. Scope `audit:read`.",
+    "get_audit_public_key": "The Ed25519 public key that verifies the checkpoints, as PEM and JWK. Scope `audit:read`.",
+    "list_cases": "Cases, oldest first, filtered by status, category, platform, region and dates, with keyset "
+    "cursors (`next_cursor`). The case authority sees the full view, observers a view without personal data. "
+    "Scope `cases:read`.",
+    "get_case": "One case with its reports, information requests and sanctions, in the caller's role's view. "
+    "The `ETag` is the case version: send it as `If-Match` to change the case. Scope `cases:read`.",
+    "get_case_history": "Every status change of a case: who (agency, client), when, from, to and why. Scope "
+    "`cases:read`.",
+    "request_information": "The custodian asks the reporter of one report for information or verification; "
+    "the case moves to `needs_info`, and only that report's reporter sees and answers the request. Scope "
+    "`cases:write`; `If-Match` required.",
+    "read_reporter_identity": "Decrypts the identity of the member of the public who reported, for the "
+    "custodian only, and records that it was read. Scope `identity:read`.",
+    "record_sanction": "Records a sanction outcome from the catalogue (code, legal basis, PPK, decree) on a "
+    "case in `recommendation_issued` or `sanction_reported`. Scope `sanctions:write`; `If-Match` required.",
+    "transition_case": "Moves a case along the lifecycle (DESIGN.md); an illegal move is 409, a stale "
+    "`If-Match` 412, a missing one 428. Scope `cases:write`.",
+    "list_sanctions": "The sanction catalogue: codes by track (discipline, ethics, criminal referral) and level, "
+    "with Indonesian and English labels and their regulation. Any authenticated caller.",
+    "list_violation_categories": "The violation categories with Indonesian and English labels. Any "
+    "authenticated caller.",
+    "list_events": "What changed since the caller's cursor, in commit order: each event exactly once, none "
+    "skipped, across every server process. Reporters see events of their own reports; case readers all case "
+    "events.",
+    "upload_evidence": "Uploads one evidence file as the raw request body, with its media type as "
+    "`Content-Type`; the content is sniffed too. Answers its SHA-256, which reports then reference. Scope "
+    "`reports:write`.",
+    "download_evidence": "Downloads an evidence file by SHA-256 for a caller who may see a report that links "
+    "it; 409 when the stored file no longer matches its hash, 410 when purged.",
+    "list_information_requests": "Information requests addressed to the caller's agency, on cases holding "
+    "its reports, open ones first. Scope `reports:read`.",
+    "answer_information_request": "The reporter answers with a note and evidence references; the case returns "
+    "to screening. Scope `reports:write`.",
+    "get_me": "The caller as the service sees it now: agency, roles, the scopes in force (token scopes, the "
+    "agency's roles and the agreement's state intersected) and the agreement.",
+    "list_reports": "The caller's agency's reports, oldest first, by cursor, with their case's status and "
+    "sanction outcome. Scope `reports:read`.",
+    "submit_report": "Pushes one suspected-violation report. A report on the same ASN and content URL as an "
+    "existing case joins it (`joined_existing_case`). `Idempotency-Key` is required: a retry with the same key "
+    "and body returns the first answer (`Idempotent-Replayed: true`); the same key with another body is 422. "
+    "Scope `reports:write`.",
+    "get_report": "One of the caller's agency's reports, with its case status. Scope `reports:read`.",
+    "get_report_access_log": "Who (agency, client) read or changed one of the caller's reports, or the case "
+    "holding it, and when, from the audit log. Scope `reports:read`.",
+    "submit_report_batch": "Pushes up to 100 reports in one transaction: all are stored or none; errors point "
+    "at the item (`/body/items/<i>/…`). `Idempotency-Key` required. Scope `reports:write`.",
+    "get_stats": "Counts of cases by status, category, platform, province and agency. Scope `cases:read`.",
+    "get_health": "Liveness: the process answers. Touches nothing else.",
+    "revoke_token": "Revokes an access token of the authenticated client (RFC 7009); every server process "
+    "refuses it from the next request on. Revoking another client's token does nothing.",
+    "issue_token": "Issues an RFC 9068 access token (JWT, `typ: at+jwt`) to an agency system. The client "
+    "authenticates with HTTP Basic, with `client_id` and `client_secret` in the form, or with a "
+    "`private_key_jwt` assertion. Errors follow RFC 6749 §5.2 (`application/json`).",
+    "get_readiness": "Readiness for the load balancer: 503 until the database answers, the schema is at head "
+    "and a signing key is loaded; `degraded` (200) names what the operator must fix while the service can "
+    "still serve.",
+}
+
+EXAMPLE_REPORT = {
+    "reference": "APT-2024-000123",
+    "content_url": "https://www.facebook.com/budi.santoso/posts/123",
+    "platform": "facebook",
+    "content_kind": "post",
+    "captured_at": "2024-06-01T10:00:00+07:00",
+    "excerpt": "Ayo dukung paslon nomor 2!",
+    "category": "online_campaign",
+    "asn": {
+        "name": "Budi Santoso",
+        "nip": "198503152010011001",
+        "instansi": "Pemerintah Kota Bandung",
+        "jabatan": "Analis Kebijakan",
+        "region_code": "32.73",
+    },
+    "source": "monitoring",
+    "evidence": [{"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "kind": "screenshot"}],
+}
+
+REQUEST_EXAMPLES: dict[str, Any] = {
+    "submit_report": EXAMPLE_REPORT,
+    "submit_report_batch": {"items": [EXAMPLE_REPORT, {**EXAMPLE_REPORT, "reference": "APT-2024-000124"}]},
+    "transition_case": {"to": "screening", "reason": "Bukti lengkap; mulai penelaahan"},
+    "request_information": {"question": "Mohon tangkapan layar lengkap beserta tanggal unggahan."},
+    "answer_information_request": {
+        "note": "Tangkapan layar lengkap terlampir.",
+        "evidence": [
+            {"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "kind": "screenshot"}
+        ],
+    },
+    "record_sanction": {
+        "track": "discipline",
+        "code": "oral_reprimand",
+        "legal_basis": "PP 94/2021",
+        "decided_by": "Wali Kota Bandung (PPK)",
+        "decree_number": "800/123/BKPSDM/2024",
+        "decree_date": "2024-07-15",
+    },
+    "issue_token": {"grant_type": "client_credentials", "scope": "reports:write reports:read"},
+    "revoke_token": {"token": "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCJ9…", "token_type_hint": "access_token"},
+}
+
+PROBLEM_EXAMPLE = {
+    "type": "/problems/validation-error",
+    "title": "Request validation failed",
+    "status": 422,
+    "detail": "1 field is invalid.",
+    "errors": [{"pointer": "/body/asn/nip", "detail": "a NIP has 18 digits"}],
+}
+
+UNAUTHENTICATED = {"get_jwks", "get_health", "get_readiness"}
+OAUTH = {"issue_token", "revoke_token"}
+
+
+def complete(schema: dict[str, Any]) -> dict[str, Any]:
+    schema = copy.deepcopy(schema)
+    schema["tags"] = TAGS
+    schema.setdefault("components", {}).setdefault("securitySchemes", {})["clientSecretBasic"] = {
+        "type": "http",
+        "scheme": "basic",
+        "description": "The client's id and secret (client_secret_basic). Alternatively `client_id` and "
+        "`client_secret` in the form, or a `private_key_jwt` assertion in `client_assertion` (RFC 7523).",
+    }
+    problem = schema["components"]["schemas"].get("Problem")
+    if problem is not None:
+        problem["example"] = PROBLEM_EXAMPLE
+    for item in schema["paths"].values():
+        for operation in item.values():
+            _complete_operation(operation)
+    _integer_formats(schema)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if unused not in json.dumps(schema["paths"]):
+            schema["components"]["schemas"].pop(unused, None)
+    return schema
+
+
+def _complete_operation(operation: dict[str, Any]) -> None:
+    op_id = operation["operationId"]
+    operation.setdefault("description", DESCRIPTIONS[op_id])
+    responses = operation["responses"]
+    body = operation.get("requestBody")
+    if op_id in REQUEST_EXAMPLES and body is not None:
+        for media in body["content"].values():
+            media["example"] = REQUEST_EXAMPLES[op_id]
+    if op_id in OAUTH:
+        operation["security"] = [{"clientSecretBasic": []}, {}]  # {}: the form or an assertion authenticates
+    extra: dict[str, str] = {"500": "Internal Server Error", "503": "Service Unavailable: the database is away"}
+    if op_id not in UNAUTHENTICATED:
+        extra["429"] = "Too Many Requests: a per-client or per-source limit"
+        if op_id not in OAUTH:
+            extra["401"] = "Unauthorized: no, an invalid or an expired token"
+    if body is not None:
+        extra["408"] = "Request Timeout: the body did not arrive in time"
+        extra["413"] = "Content Too Large"
+    for status, description in extra.items():
+        responses.setdefault(status, {"description": description, "content": copy.deepcopy(PROBLEM)})
+    validation = responses.get("422")
+    if validation is not None and "application/problem+json" not in validation.get("content", {}):
+        # FastAPI's default validation answer; the service answers problem+json (app/core/errors.py)
+        validation["content"] = copy.deepcopy(PROBLEM)
+    for status in ("429", "503"):
+        if status in responses:
+            responses[status]["headers"] = copy.deepcopy(RETRY_AFTER)
+
+
+def _integer_formats(node: Any) -> None:
+    """Every integer says its width: int32 where its bounds fit, int64 otherwise."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer" and "format" not in node:
+            fits = node.get("maximum", 2**63) <= 2**31 - 1 and node.get("minimum", -(2**63)) >= -(2**31)
+            node["format"] = "int32" if fits else "int64"
+        for value in node.values():
+            _integer_formats(value)
+    elif isinstance(node, list):
+        for value in node:
+            _integer_formats(value)

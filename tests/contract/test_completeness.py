@@ -1,0 +1,82 @@
+"""The contract an integrator builds against is complete: every operation described, every problem it can
+answer declared, and the request examples are requests the service accepts."""
+
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from pydantic import TypeAdapter
+
+from app.contract import EXAMPLE_REPORT, REQUEST_EXAMPLES
+from app.main import create_app
+from tests.builders import World, push
+
+SCHEMA = create_app().openapi()
+OPERATIONS = [(path, method, op) for path, item in SCHEMA["paths"].items() for method, op in item.items()]
+UNAUTHENTICATED = {"get_jwks", "get_health", "get_readiness", "issue_token", "revoke_token"}
+
+
+@pytest.mark.parametrize(("path", "method", "operation"), OPERATIONS, ids=[op["operationId"] for *_, op in OPERATIONS])
+def test_every_operation_is_described_and_declares_its_problems(path: str, method: str, operation: Any) -> None:
+    assert operation["operationId"] and operation["summary"] and len(operation["description"]) > 40
+    responses = operation["responses"]
+    assert {"500", "503"} <= responses.keys()
+    assert responses["503"]["headers"]["Retry-After"]
+    if operation["operationId"] not in UNAUTHENTICATED:
+        assert {"401", "429"} <= responses.keys()
+        assert operation["security"]
+    if "requestBody" in operation:
+        assert {"408", "413"} <= responses.keys()
+    for status, response in responses.items():
+        if status.startswith(("4", "5")) and operation["operationId"] not in {"issue_token", "revoke_token"}:
+            assert "application/problem+json" in response["content"], (status, path)
+    for schema in _walk(operation):
+        if schema.get("type") == "integer":
+            assert schema["format"] in ("int32", "int64")
+
+
+def test_tags_and_the_oauth_security_scheme_are_declared() -> None:
+    assert {t["name"] for t in SCHEMA["tags"]} >= {t for *_, op in OPERATIONS for t in op.get("tags", [])}
+    assert SCHEMA["components"]["securitySchemes"]["clientSecretBasic"] == {
+        "type": "http",
+        "scheme": "basic",
+        "description": SCHEMA["components"]["securitySchemes"]["clientSecretBasic"]["description"],
+    }
+
+
+def test_request_examples_validate_against_the_routes_own_models() -> None:
+    checked = 0
+    for route in _api_routes():
+        if route.operation_id not in REQUEST_EXAMPLES or route.body_field is None:
+            continue
+        annotation = route.body_field.field_info.annotation
+        if route.operation_id in ("issue_token", "revoke_token"):
+            continue  # form fields, not a model: checked through HTTP by the OAuth tests
+        TypeAdapter(annotation).validate_python(REQUEST_EXAMPLES[route.operation_id])
+        checked += 1
+    assert checked == 6
+
+
+def test_the_report_example_is_accepted_over_http(world: World) -> None:
+    example = {k: v for k, v in EXAMPLE_REPORT.items() if k != "evidence"}  # its evidence is not uploaded here
+    response = push(world, example)
+    assert response.status_code == 201, response.text
+
+
+def _api_routes() -> Any:
+    for route in create_app().routes:
+        if isinstance(route, APIRoute):
+            yield route
+        for included in getattr(getattr(route, "original_router", None), "routes", []):
+            if isinstance(included, APIRoute):
+                yield included
+
+
+def _walk(node: Any) -> Any:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
