@@ -41,8 +41,8 @@ test-postgresql: $(BIN)/netral
 	NETRAL_TEST_BACKEND=postgresql $(PYTEST)
 
 lint: $(BIN)/netral
-	$(BIN)/ruff check app tests migrations bench
-	$(BIN)/ruff format --check app tests migrations bench
+	$(BIN)/ruff check app tests migrations bench examples
+	$(BIN)/ruff format --check app tests migrations bench examples
 	$(BIN)/mypy app
 	$(BIN)/lint-imports
 

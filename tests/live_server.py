@@ -9,7 +9,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -93,3 +95,13 @@ def netral_serve(database_url: str, **settings: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def active_agreement(run: Any, code: str, parties: tuple[str, ...] = ("APTIKA", "KASN")) -> None:
+    """The server processes run on the wall clock: an agreement in force today for ``parties``."""
+    today = datetime.now(UTC).date()
+    since, until = str(today - timedelta(days=1)), str(today + timedelta(days=30))
+    args = ["--title", code, "--valid-from", since, "--valid-until", until]
+    for party in parties:
+        args += ["--party", party]
+    assert run("agreements", "create", code, *args)[0] == 0

@@ -11,7 +11,6 @@ import json
 import socket
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -20,7 +19,7 @@ from sqlmodel import col, select
 
 from app.reports.models import Report
 from tests.builders import World, report_payload
-from tests.live_server import free_port, start_netral
+from tests.live_server import active_agreement, free_port, start_netral
 
 pytestmark = pytest.mark.postgresql_only
 
@@ -122,14 +121,6 @@ def test_the_database_goes_away_and_comes_back(world: World, run: Any, database_
     lines = [line for line in log_path.read_text().splitlines() if line.startswith("{")]
     tracebacks = [line for line in lines if "Traceback" in json.loads(line).get("exception", "")]
     assert tracebacks == []
-
-
-def active_agreement(run: Any, code: str) -> None:
-    """The server processes run on the wall clock: an agreement in force today for APTIKA and KASN."""
-    today = datetime.now(UTC).date()
-    since, until = str(today - timedelta(days=1)), str(today + timedelta(days=30))
-    args = ["--title", code, "--valid-from", since, "--valid-until", until, "--party", "APTIKA", "--party", "KASN"]
-    assert run("agreements", "create", code, *args)[0] == 0
 
 
 def test_kill_9_under_push_load_loses_and_duplicates_nothing(world: World, run: Any, database_url: str) -> None:
