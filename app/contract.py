@@ -171,6 +171,8 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
     for item in schema["paths"].values():
         for operation in item.values():
             _complete_operation(operation)
+    _exactly_one_case_view(schema)
+    bound(schema)
     _integer_formats(schema)
     for unused in ("HTTPValidationError", "ValidationError"):
         if unused not in json.dumps(schema["paths"]):
@@ -218,3 +220,168 @@ def _integer_formats(node: Any) -> None:
     elif isinstance(node, list):
         for value in node:
             _integer_formats(value)
+
+
+VIEWS = {
+    "CaseForAuthority": "authority",
+    "CaseForObserver": "observer",
+    "CasePageForAuthority": "authority",
+    "CasePageForObserver": "observer",
+}
+CLOSED = (*VIEWS, "ReportInCase", "ReportInCaseForAuthority")
+
+
+def _exactly_one_case_view(schema: dict[str, Any]) -> None:
+    """A case (or a page of cases) is the authority's view or the observer's: ``oneOf`` with ``view`` as
+    discriminator, and the view schemas closed (``additionalProperties: false``), so a response validates
+    against exactly one of them."""
+    schemas = schema["components"]["schemas"]
+    for name in CLOSED:
+        schemas[name]["additionalProperties"] = False
+    for name in VIEWS:
+        required = schemas[name].setdefault("required", [])
+        if "view" not in required:  # it has a default in the model, and is always sent
+            required.append("view")
+    for item in schema["paths"].values():
+        for operation in item.values():
+            for response in operation["responses"].values():
+                media = response.get("content", {}).get("application/json", {})
+                one_of = media.get("schema", {}).get("oneOf")
+                if one_of and {ref["$ref"].rsplit("/", 1)[1] for ref in one_of} <= VIEWS.keys():
+                    media["schema"] = {
+                        "oneOf": one_of,
+                        "discriminator": {
+                            "propertyName": "view",
+                            "mapping": {VIEWS[ref["$ref"].rsplit("/", 1)[1]]: ref["$ref"] for ref in one_of},
+                        },
+                    }
+
+
+# ---- bounds: every string, integer and array in the contract says how large it can be ---------------------
+
+BY_FORMAT = {"uuid": 36, "date-time": 40, "date": 10, "binary": 10 * 1024 * 1024}
+# Strings the service writes itself (no request schema bounds them): their longest possible value.
+STRING_MAX = {
+    "access_token": 16384,
+    "token_type": 16,
+    "scope": 1000,
+    "action": 200,
+    "agency": 64,
+    "agency_code": 64,
+    "agency_name": 300,
+    "actor_agency": 64,
+    "reporter_agency": 64,
+    "custodian_agency": 64,
+    "client_id": 200,
+    "client_ip": 45,
+    "body_sha256": 64,
+    "sha256": 64,
+    "hash": 64,
+    "head_hash": 64,
+    "prev_hash": 64,
+    "prev_checkpoint_hash": 64,
+    "signature": 128,
+    "key_id": 64,
+    "public_key_pem": 1000,
+    "at": 40,
+    "time": 40,
+    "token_id": 64,
+    "roles": 200,
+    "outcome": 32,
+    "request_id": 128,
+    "catalogue_version": 32,
+    "version": 32,
+    "label_en": 300,
+    "label_id": 300,
+    "regulation": 300,
+    "level": 32,
+    "code": 64,
+    "track": 32,
+    "media_type": 128,
+    "identifier": 32,
+    "identifier_kind": 16,
+    "asn_identifier": 32,
+    "state": 32,
+    "status": 32,
+    "from_status": 32,
+    "to_status": 32,
+    "next_cursor": 200,
+    "type": 200,
+    "title": 300,
+    "detail": 4000,
+    "instance": 2000,
+    "pointer": 500,
+    "error": 64,
+    "error_description": 1000,
+    "contact": 300,
+    "kind": 64,
+    "checks": 2000,
+    "jwk": 1000,
+    "items": 200,
+    "If-Match": 100,
+    "category": 64,
+    "platform": 64,
+    "content_kind": 32,
+    "source": 32,
+    "engagement_action": 32,
+    "answer_note": 4000,
+    "decree_date": 10,
+    "scopes": 64,
+}
+# Integers that can be negative (days left of an ended agreement); others count, number or measure.
+INTEGER_RANGE = {"status": (100, 599), "days_left": (-(2**31), 2**31 - 1), "expires_in": (1, 600)}
+INT64_MAX = 2**63 - 1
+
+
+def bound(schema: dict[str, Any]) -> None:
+    """Completes the bounds the generated document lacks, from what the service itself guarantees: request
+    bounds of the same field (what is stored was validated against them), formats, page-size limits, the
+    catalogues and the tables above. What has no bound is left, and the contract lint says so."""
+    harvested: dict[str, int] = {}
+    for name, node in _named(schema["components"]["schemas"]):
+        if isinstance(node.get("maxLength"), int):
+            harvested[name] = max(harvested.get(name, 0), node["maxLength"])
+    for name, node in _named(schema):
+        _bound_node(name, node, harvested)
+    for item in schema["paths"].values():
+        for operation in item.values():
+            limit = next((p["schema"] for p in operation.get("parameters", []) if p["name"] == "limit"), None)
+            page = operation["responses"].get("200", {}).get("content", {}).get("application/json", {}).get("schema")
+            if limit and page and "$ref" in page:
+                items = schema["components"]["schemas"][page["$ref"].rsplit("/", 1)[1]]["properties"]["items"]
+                items["maxItems"] = limit["maximum"]
+
+
+def _bound_node(name: str, node: dict[str, Any], harvested: dict[str, int]) -> None:
+    kind = node.get("type")
+    if kind == "string" and not {"maxLength", "enum", "const"} & node.keys():
+        limit = BY_FORMAT.get(node.get("format", "")) or harvested.get(name) or STRING_MAX.get(name)
+        if limit:
+            node["maxLength"] = limit
+    elif kind == "integer":
+        low, high = INTEGER_RANGE.get(name, (0, INT64_MAX))
+        node.setdefault("minimum", low)
+        node.setdefault("maximum", high)
+
+
+def _named(node: Any, name: str = "") -> Any:
+    """Every schema in the document with the name it goes by (its property, parameter or header name)."""
+    if isinstance(node, dict):
+        yield name, node
+        for key, value in node.items():
+            if key == "properties" and isinstance(value, dict):
+                for prop, sub in value.items():
+                    yield from _named(sub, prop)
+            elif key in ("parameters",) and isinstance(value, list):
+                for parameter in value:
+                    yield from _named(parameter.get("schema", {}), parameter.get("name", ""))
+            elif key == "headers" and isinstance(value, dict):
+                for header, sub in value.items():
+                    yield from _named(sub.get("schema", {}), header)
+            elif key in ("anyOf", "oneOf", "allOf") and isinstance(value, list):
+                for sub in value:
+                    yield from _named(sub, name)
+            elif key in ("items", "additionalProperties", "schema") and isinstance(value, dict):
+                yield from _named(value, name)
+            elif isinstance(value, dict) and key not in ("properties", "example", "examples"):
+                yield from _named(value, key if key not in ("content", "responses", "paths") else name)

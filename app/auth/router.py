@@ -21,6 +21,19 @@ from app.unit_of_work import SessionDep
 router = APIRouter(tags=["oauth"])
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# The longest value each form parameter may have (tokens and assertions: the largest NETRAL_MAX_TOKEN_BYTES);
+# a longer one is invalid_request, and the contract says so.
+FIELD_MAX = {
+    "grant_type": 64,
+    "scope": 1000,
+    "client_id": 200,
+    "client_secret": 512,
+    "client_assertion_type": 128,
+    "client_assertion": 16384,
+    "token": 16384,
+    "token_type_hint": 64,
+}
+OTHER_FIELD_MAX = 1000
 FORM_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -63,6 +76,12 @@ REVOKE_BODY: dict[str, Any] = {
         },
     }
 }
+for _body in (FORM_BODY, REVOKE_BODY):
+    for _name, _property in _body["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"][
+        "properties"
+    ].items():
+        _property["maxLength"] = FIELD_MAX[_name]
+
 OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": OAuthErrorResponse, "description": "invalid_request, invalid_scope, unsupported_grant_type"},
     401: {"model": OAuthErrorResponse, "description": "invalid_client"},
@@ -80,6 +99,10 @@ async def oauth_form(request: Request) -> dict[str, str]:
         if name in fields:
             raise OAuthError("invalid_request", f"parameter {name} is repeated")
         fields[name] = str(value)
+        if len(fields[name]) > FIELD_MAX.get(name, OTHER_FIELD_MAX):
+            raise OAuthError(
+                "invalid_request", f"parameter {name} is longer than {FIELD_MAX.get(name, OTHER_FIELD_MAX)}"
+            )
     return fields
 
 

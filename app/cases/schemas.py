@@ -1,7 +1,7 @@
 import datetime as dt
 import uuid
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -60,20 +60,27 @@ class CaseView(BaseModel):
     information_requests: list[InformationRequestInCase]
 
 
+VIEW_DESCRIPTION = "Which view this is: a response validates against exactly one of the views (discriminator)"
+
+
 class CaseForObserver(CaseView):
+    view: Literal["observer"] = Field("observer", description=VIEW_DESCRIPTION)
     reports: list[ReportInCase]
 
 
 class CaseForAuthority(CaseView):
+    view: Literal["authority"] = Field("authority", description=VIEW_DESCRIPTION)
     reports: list[ReportInCaseForAuthority]
 
 
 class CasePageForAuthority(BaseModel):
+    view: Literal["authority"] = Field("authority", description=VIEW_DESCRIPTION)
     items: list[CaseForAuthority]
     next_cursor: str | None
 
 
 class CasePageForObserver(BaseModel):
+    view: Literal["observer"] = Field("observer", description=VIEW_DESCRIPTION)
     items: list[CaseForObserver]
     next_cursor: str | None
 

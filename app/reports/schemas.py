@@ -64,7 +64,9 @@ class Strict(BaseModel):
 class AsnIn(Strict):
     name: Text200
     nip: Nip | None = Field(None, description="NIP PNS, 18 digits (structure checked)")
-    ni_pppk: Annotated[str, StringConstraints(pattern=r"^[0-9]{18}$")] | None = Field(None, description="NI PPPK")
+    ni_pppk: Annotated[str, StringConstraints(pattern=r"^[0-9]{18}$", max_length=18)] | None = Field(
+        None, description="NI PPPK"
+    )
     instansi: Text300
     jabatan: Text300 | None = None
     region_code: RegionCode
@@ -94,7 +96,7 @@ class EvidenceRef(Strict):
 
 
 class ReportIn(Strict):
-    reference: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,100}$")] = Field(
+    reference: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,100}$", max_length=100)] = Field(
         description="The reporter's own id for this report; unique per agency"
     )
     content_url: ContentUrl = Field(description="Normalised on receipt; never fetched by the service")

@@ -74,6 +74,21 @@ class TestIssueToken:
         assert response.status_code == 400
         assert response.json()["error"] == "invalid_request"
 
+    def test_a_parameter_longer_than_the_contract_says_is_invalid_request(self, world: World) -> None:
+        seeded = world.clients["APTIKA"]
+        form = {"grant_type": "client_credentials", "scope": "reports:read " * 100}  # 1,300 > 1,000
+        response = world.client.post("/oauth/token", data=form, auth=(seeded.client_id, seeded.secret or ""))
+        assert response.status_code == 400
+        assert response.json() == {
+            "error": "invalid_request",
+            "error_description": "parameter scope is longer than 1000",
+        }
+        declared = world.client.get("/openapi.json").json()["paths"]["/oauth/token"]["post"]["requestBody"]
+        assert (
+            declared["content"]["application/x-www-form-urlencoded"]["schema"]["properties"]["scope"]["maxLength"]
+            == 1000
+        )
+
     def test_json_body_is_invalid_request(self, world: World) -> None:
         response = world.client.post("/oauth/token", json={"grant_type": "client_credentials"})
         assert response.status_code == 400

@@ -80,3 +80,22 @@ def _walk(node: Any) -> Any:
     elif isinstance(node, list):
         for value in node:
             yield from _walk(value)
+
+
+def test_a_case_response_matches_exactly_one_view(world: World) -> None:
+    """oneOf with `view` as discriminator, and closed schemas: each role's response carries its view and only
+    the properties that view declares."""
+    schemas = SCHEMA["components"]["schemas"]
+    created = push(world, {k: v for k, v in EXAMPLE_REPORT.items() if k != "evidence"}).json()
+    for agency, view, name in (("KASN", "authority", "CaseForAuthority"), ("BAWASLU", "observer", "CaseForObserver")):
+        case = world.client.get(f"/api/v1/cases/{created['case']['id']}", headers=world.auth(agency)).json()
+        page = world.client.get("/api/v1/cases", headers=world.auth(agency)).json()
+        assert case["view"] == page["view"] == view
+        declared = schemas[name]
+        assert declared["additionalProperties"] is False and set(case) <= set(declared["properties"])
+        assert set(declared["required"]) <= set(case)
+        report_schema = schemas[declared["properties"]["reports"]["items"]["$ref"].rsplit("/", 1)[1]]
+        assert report_schema["additionalProperties"] is False
+        assert set(case["reports"][0]) <= set(report_schema["properties"])
+    observer_reports = schemas["ReportInCase"]["properties"]
+    assert "has_public_reporter" not in observer_reports  # an authority's report cannot pass as an observer's
