@@ -45,11 +45,13 @@ lint: $(BIN)/netral
 	$(BIN)/ruff format --check app tests migrations bench examples
 	$(BIN)/mypy app
 	$(BIN)/lint-imports
+	$(MAKE) lint-contract
 
-# Spectral with the OWASP API ruleset over the committed contract (npm packages pinned in openapi/package.json).
-# Not yet part of `make lint`: findings remain (issue #12); this target shows them.
+# Spectral with the OWASP API ruleset over the committed contract (npm packages pinned in openapi/package.json
+# and its lock file); any error or warning fails. Rules switched off say why in openapi/.spectral.yaml.
 lint-contract:
-	cd openapi && npm ci --no-audit --no-fund --silent && ./node_modules/.bin/spectral lint openapi.json -r .spectral.yaml
+	cd openapi && npm ci --no-audit --no-fund --silent
+	cd openapi && ./node_modules/.bin/spectral lint openapi.json -r .spectral.yaml --fail-severity warn
 
 openapi: $(BIN)/netral
 	$(BIN)/python -m app.openapi_export > openapi/openapi.json

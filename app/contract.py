@@ -8,6 +8,17 @@ import json
 from typing import Any
 
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+RATE_LIMIT = {
+    "RateLimit-Limit": {
+        "description": "Requests allowed in the current window by the limit that applies (per client once "
+        "authenticated, per source address before; the token endpoint per source)",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    },
+    "RateLimit-Reset": {
+        "description": "Seconds until that window renews",
+        "schema": {"type": "integer", "minimum": 0, "maximum": 3600},
+    },
+}
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}}
 
 TAGS = [
@@ -159,6 +170,20 @@ OAUTH = {"issue_token", "revoke_token"}
 def complete(schema: dict[str, Any]) -> dict[str, Any]:
     schema = copy.deepcopy(schema)
     schema["tags"] = TAGS
+    schema["servers"] = [
+        {
+            "url": "/",
+            "description": "The production deployment that serves this document (its NETRAL_ISSUER)",
+            "x-internal": False,  # called by other agencies' systems, over the government network
+        }
+    ]
+    schema["info"]["contact"] = {"name": "The deployment's operators (Ditjen Aptika, Kementerian Kominfo)"}
+    bearer = schema["components"]["securitySchemes"]["agencyClientCredentials"]
+    bearer["description"] += (
+        " Tokens are verified per RFC8725 (JWT best current practice): one algorithm per key, fixed by the "
+        "key, never `none` or HMAC; an explicit `typ`; no key material taken from the token; every time "
+        "claim checked, at most 10 minutes of life."
+    )
     schema.setdefault("components", {}).setdefault("securitySchemes", {})["clientSecretBasic"] = {
         "type": "http",
         "scheme": "basic",
@@ -204,9 +229,11 @@ def _complete_operation(operation: dict[str, Any]) -> None:
     if validation is not None and "application/problem+json" not in validation.get("content", {}):
         # FastAPI's default validation answer; the service answers problem+json (app/core/errors.py)
         validation["content"] = copy.deepcopy(PROBLEM)
-    for status in ("429", "503"):
-        if status in responses:
-            responses[status]["headers"] = copy.deepcopy(RETRY_AFTER)
+    for status, response in responses.items():
+        if op_id not in UNAUTHENTICATED and status.startswith(("2", "4")):
+            response.setdefault("headers", {}).update(copy.deepcopy(RATE_LIMIT))
+        if status in ("429", "503"):
+            response.setdefault("headers", {}).update(copy.deepcopy(RETRY_AFTER))
 
 
 def _integer_formats(node: Any) -> None:
@@ -333,23 +360,58 @@ INTEGER_RANGE = {"status": (100, 599), "days_left": (-(2**31), 2**31 - 1), "expi
 INT64_MAX = 2**63 - 1
 
 
+def _array_max() -> dict[str, int]:
+    from app.access.roles import ALL_SCOPES, Role
+    from app.cases.models import CaseStatus
+    from app.catalogues.data import SANCTIONS, VIOLATIONS
+    from app.core.config import Settings
+    from app.core.errors import MAX_FIELD_ERRORS
+
+    return {
+        "roles": len(Role),
+        "scopes": len(ALL_SCOPES),
+        "status": len(CaseStatus),
+        "errors": MAX_FIELD_ERRORS,
+        "ViolationCatalogue": len(VIOLATIONS),
+        "SanctionCatalogue": len(SANCTIONS),
+        # NETRAL_BATCH_MAX_ITEMS at its default; a deployment may set it lower or higher (at most 1000)
+        "ReportBatchIn": Settings.model_fields["batch_max_items"].default,
+        "ReportBatchOut": Settings.model_fields["batch_max_items"].default,
+    }
+
+
 def bound(schema: dict[str, Any]) -> None:
     """Completes the bounds the generated document lacks, from what the service itself guarantees: request
     bounds of the same field (what is stored was validated against them), formats, page-size limits, the
     catalogues and the tables above. What has no bound is left, and the contract lint says so."""
     harvested: dict[str, int] = {}
+    harvested_items: dict[str, int] = {}
     for name, node in _named(schema["components"]["schemas"]):
         if isinstance(node.get("maxLength"), int):
             harvested[name] = max(harvested.get(name, 0), node["maxLength"])
+        if isinstance(node.get("maxItems"), int):
+            harvested_items[name] = max(harvested_items.get(name, 0), node["maxItems"])
     for name, node in _named(schema):
         _bound_node(name, node, harvested)
+        if node.get("type") == "array" and "maxItems" not in node and name in harvested_items:
+            node["maxItems"] = harvested_items[name]
+    schemas = schema["components"]["schemas"]
+    array_max = _array_max()
+    for name, node in _named(schema):
+        if node.get("type") == "array" and "maxItems" not in node and name in array_max:
+            node["maxItems"] = array_max[name]
+    for name in schemas:
+        if name in array_max:
+            schemas[name]["properties"]["items"]["maxItems"] = array_max[name]
     for item in schema["paths"].values():
         for operation in item.values():
             limit = next((p["schema"] for p in operation.get("parameters", []) if p["name"] == "limit"), None)
             page = operation["responses"].get("200", {}).get("content", {}).get("application/json", {}).get("schema")
-            if limit and page and "$ref" in page:
-                items = schema["components"]["schemas"][page["$ref"].rsplit("/", 1)[1]]["properties"]["items"]
-                items["maxItems"] = limit["maximum"]
+            refs = [page] if page and "$ref" in page else (page or {}).get("oneOf", [])
+            if limit is None:
+                continue
+            for ref in refs:
+                schemas[ref["$ref"].rsplit("/", 1)[1]]["properties"]["items"]["maxItems"] = limit["maximum"]
 
 
 def _bound_node(name: str, node: dict[str, Any], harvested: dict[str, int]) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Scope
 
 from app import contract
 from app.agencies.router import router as identity_router
@@ -43,7 +43,27 @@ class NetralApp(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         inner = super().build_middleware_stack()
         edge = EdgeMiddleware(inner, limits=self._edge_limits, on_refusal=audit_refusal)
-        return RequestIdMiddleware(edge, hsts=lambda: bool(self.state.runtime.get().settings.hsts))
+        return RequestIdMiddleware(
+            edge, hsts=lambda: bool(self.state.runtime.get().settings.hsts), rate_limit=self._rate_limit
+        )
+
+    def _rate_limit(self, scope: Scope) -> tuple[int, int] | None:
+        """The limit that applies to this request (README, "Hostile input"): the token endpoint's per source,
+        an authenticated caller's per client, an anonymous API call's refusals per source; none for probes,
+        keys and docs. With the seconds until its window renews."""
+        runtime = self.state.runtime.get()
+        settings = runtime.settings
+        path = scope["path"]
+        if path.startswith("/oauth/"):
+            limit = settings.token_requests_per_source
+        elif scope.get("state", {}).get("principal") is not None:
+            limit = settings.requests_per_client
+        elif path.startswith("/api/"):
+            limit = settings.refusals_per_source
+        else:
+            return None
+        window = settings.rate_window_seconds
+        return limit, window - int(runtime.clock.now().timestamp()) % window
 
     def openapi(self) -> dict[str, Any]:
         """The generated document, completed once (app/contract.py): descriptions, examples, every problem."""

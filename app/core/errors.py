@@ -168,6 +168,9 @@ def wants_indonesian(request: Request) -> bool:
     return first == "id" or first.startswith("id-")
 
 
+MAX_FIELD_ERRORS = 100
+
+
 def render_problem(
     request: Request,
     *,
@@ -184,7 +187,7 @@ def render_problem(
         status=status,
         detail=detail,
         instance=request.url.path,
-        errors=errors,
+        errors=errors[:MAX_FIELD_ERRORS] if errors else errors,  # a 100-item batch can have thousands
     ).model_dump(exclude_none=True)
     request_id = getattr(request.state, "request_id", None)
     if request_id:

@@ -72,9 +72,15 @@ class RequestIdMiddleware:
     """Echoes a well-formed ``X-Request-ID`` (or makes one), adds the security headers, and logs one line per
     request. It wraps the whole application, the 500 handler included, so every answer carries them."""
 
-    def __init__(self, app: ASGIApp, hsts: Callable[[], bool] = lambda: False) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        hsts: Callable[[], bool] = lambda: False,
+        rate_limit: Callable[[Scope], tuple[int, int] | None] = lambda _scope: None,
+    ) -> None:
         self.app = app
         self.hsts = hsts
+        self.rate_limit = rate_limit  # (limit, seconds to the window's end) of the limit that applies, or None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -94,6 +100,10 @@ class RequestIdMiddleware:
                 headers.append((b"x-request-id", request_id.encode()))
                 present = {name.lower() for name, _value in headers}
                 headers.extend(h for h in security_headers(scope["path"], hsts=self.hsts()) if h[0] not in present)
+                limit = self.rate_limit(scope)
+                if limit is not None:  # draft-ietf-httpapi-ratelimit-headers: the quota and when it renews
+                    headers.append((b"ratelimit-limit", str(limit[0]).encode()))
+                    headers.append((b"ratelimit-reset", str(limit[1]).encode()))
                 # Headers a dependency asked for on every response, errors included (e.g. Sunset).
                 for name, value in scope.get("state", {}).get("extra_headers", {}).items():
                     headers.append((name.lower().encode(), value.encode()))

@@ -99,3 +99,17 @@ def test_a_case_response_matches_exactly_one_view(world: World) -> None:
         assert set(case["reports"][0]) <= set(report_schema["properties"])
     observer_reports = schemas["ReportInCase"]["properties"]
     assert "has_public_reporter" not in observer_reports  # an authority's report cannot pass as an observer's
+
+
+def test_rate_limit_headers_name_the_limit_that_applies(world: World) -> None:
+    settings = world.settings
+    authenticated = world.client.get("/api/v1/me", headers=world.auth("KASN"))
+    assert authenticated.headers["RateLimit-Limit"] == str(settings.requests_per_client)
+    assert 0 < int(authenticated.headers["RateLimit-Reset"]) <= settings.rate_window_seconds
+    anonymous = world.client.get("/api/v1/me")
+    assert anonymous.status_code == 401 and anonymous.headers["RateLimit-Limit"] == str(settings.refusals_per_source)
+    token = world.client.post("/oauth/token", data={"grant_type": "client_credentials"})
+    assert token.headers["RateLimit-Limit"] == str(settings.token_requests_per_source)
+    assert "RateLimit-Limit" not in world.client.get("/healthz").headers
+    declared = SCHEMA["paths"]["/api/v1/me"]["get"]["responses"]["200"]["headers"]
+    assert {"RateLimit-Limit", "RateLimit-Reset"} <= declared.keys()
