@@ -221,6 +221,7 @@ def _complete_operation(operation: dict[str, Any]) -> None:
         if op_id not in OAUTH:
             extra["401"] = "Unauthorized: no, an invalid or an expired token"
     if body is not None:
+        extra["400"] = "Bad Request: the body could not be read (not UTF-8, not JSON, a broken form)"
         extra["408"] = "Request Timeout: the body did not arrive in time"
         extra["413"] = "Content Too Large"
     for status, description in extra.items():
