@@ -69,7 +69,8 @@ DESCRIPTIONS = {
     "read_reporter_identity": "Decrypts the identity of the member of the public who reported, for the "
     "custodian only, and records that it was read. Scope `identity:read`.",
     "record_sanction": "Records a sanction outcome from the catalogue (code, legal basis, PPK, decree) on a "
-    "case in `recommendation_issued` or `sanction_reported`. Scope `sanctions:write`; `If-Match` required.",
+    "case in `recommendation_issued` or `sanction_reported`. An `Idempotency-Key` makes a retry safe. Scope "
+    "`sanctions:write`.",
     "transition_case": "Moves a case along the lifecycle (DESIGN.md); an illegal move is 409, a stale "
     "`If-Match` 412, a missing one 428. Scope `cases:write`.",
     "list_sanctions": "The sanction catalogue: codes by track (discipline, ethics, criminal referral) and level, "
@@ -163,6 +164,34 @@ PROBLEM_EXAMPLE = {
     "errors": [{"pointer": "/body/asn/nip", "detail": "a NIP has 18 digits"}],
 }
 
+# OpenAPI links: how a response feeds the next request (schemathesis follows them in stateful tests).
+LINKS: dict[tuple[str, str], dict[str, tuple[str, dict[str, str]]]] = {
+    ("submit_report", "201"): {
+        "GetReport": ("get_report", {"report_id": "$response.body#/id"}),
+        "GetReportAccessLog": ("get_report_access_log", {"report_id": "$response.body#/id"}),
+        "GetCase": ("get_case", {"case_id": "$response.body#/case/id"}),
+        "TransitionCase": ("transition_case", {"case_id": "$response.body#/case/id"}),
+        "RequestInformation": ("request_information", {"case_id": "$response.body#/case/id"}),
+    },
+    ("submit_report_batch", "201"): {
+        "GetFirstReport": ("get_report", {"report_id": "$response.body#/items/0/id"}),
+    },
+    ("get_case", "200"): {
+        "GetCaseHistory": ("get_case_history", {"case_id": "$response.body#/id"}),
+        "TransitionCase": ("transition_case", {"case_id": "$response.body#/id", "If-Match": "$response.header.ETag"}),
+        "RecordSanction": ("record_sanction", {"case_id": "$response.body#/id"}),
+        "RequestInformation": (
+            "request_information",
+            {"case_id": "$response.body#/id", "If-Match": "$response.header.ETag"},
+        ),
+    },
+    ("request_information", "201"): {
+        "AnswerInformationRequest": ("answer_information_request", {"request_id": "$response.body#/id"}),
+    },
+    ("upload_evidence", "201"): {
+        "DownloadEvidence": ("download_evidence", {"sha256": "$response.body#/sha256"}),
+    },
+}
 UNAUTHENTICATED = {"get_jwks", "get_health", "get_readiness"}
 OAUTH = {"issue_token", "revoke_token"}
 
@@ -231,6 +260,8 @@ def _complete_operation(operation: dict[str, Any]) -> None:
         # FastAPI's default validation answer; the service answers problem+json (app/core/errors.py)
         validation["content"] = copy.deepcopy(PROBLEM)
     for status, response in responses.items():
+        for name, (target, parameters) in LINKS.get((op_id, status), {}).items():
+            response.setdefault("links", {})[name] = {"operationId": target, "parameters": parameters}
         if op_id not in UNAUTHENTICATED and status.startswith(("2", "4")):
             response.setdefault("headers", {}).update(copy.deepcopy(RATE_LIMIT))
         if status in ("429", "503"):

@@ -8,12 +8,14 @@ from pydantic import BaseModel
 from app.access.policy import Principal
 from app.access.roles import REPORTS_WRITE
 from app.auth.deps import AnyPrincipal, requires
+from app.core.config import Settings
 from app.core.deps import NowDep, SettingsDep, runtime_of
 from app.core.errors import problem_responses
 from app.evidence import service
 from app.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
+EVIDENCE_MEDIA_TYPES: list[str] = Settings.model_fields["evidence_media_types"].default
 
 
 async def read_evidence_body(request: Request) -> bytes:
@@ -49,10 +51,7 @@ class EvidenceStored(BaseModel):
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {
-                media: {"schema": {"type": "string", "format": "binary"}}
-                for media in ("image/png", "image/jpeg", "image/webp", "application/pdf", "text/html", "video/mp4")
-            },
+            "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in EVIDENCE_MEDIA_TYPES},
         }
     },
 )
@@ -73,7 +72,15 @@ def upload_evidence(
     "/{sha256}",
     operation_id="download_evidence",
     summary="Download evidence; refused if it no longer matches its hash (409) or was purged (410)",
-    responses={200: {"content": {"application/octet-stream": {}}}, **problem_responses(401, 403, 404, 409, 410)},
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The file as uploaded, in its own media type (NETRAL_EVIDENCE_MEDIA_TYPES; the "
+            "defaults are listed)",
+            "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in EVIDENCE_MEDIA_TYPES},
+        },
+        **problem_responses(401, 403, 404, 409, 410),
+    },
 )
 def download_evidence(
     sha256: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")],
