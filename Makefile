@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: env run test test-sqlite test-postgresql lint lint-contract migrate openapi bench clean
+.PHONY: env run test test-sqlite test-postgresql lint lint-contract faults migrate openapi bench clean
 
 $(BIN)/netral: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ lint-contract:
 
 openapi: $(BIN)/netral
 	$(BIN)/python -m app.openapi_export > openapi/openapi.json
+
+# The fault tests in full (issue #11): more clients, outages and kill -9s, all under load. Needs PostgreSQL.
+faults: $(BIN)/netral
+	bash deploy/ensure-postgres.sh
+	NETRAL_FAULT_SCALE=5 NETRAL_TEST_BACKEND=postgresql $(BIN)/pytest -p no:cacheprovider tests/test_faults.py
 
 # Benchmarks: numbers for the README, never part of `make test`. Needs the machine's PostgreSQL.
 bench: $(BIN)/netral

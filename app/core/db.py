@@ -75,7 +75,18 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, timeouts: Timeouts |
     options = "-c timezone=UTC"
     if timeouts.statement_seconds:
         options += f" -c statement_timeout={timeouts.statement_seconds * 1000}"
-    connect_args = {"options": options, "connect_timeout": timeouts.connect_seconds}
+    connect_args: dict[str, Any] = {"options": options, "connect_timeout": timeouts.connect_seconds}
+    if timeouts.statement_seconds:
+        # A host that stops answering (a partition, a frozen machine) never sends the statement timeout's
+        # error: the kernel gives up on unacknowledged data after this long, and keepalives probe idle
+        # connections, so the wait is bounded on the client side too.
+        connect_args |= {
+            "tcp_user_timeout": (timeouts.statement_seconds + 1) * 1000,
+            "keepalives": 1,
+            "keepalives_idle": max(1, timeouts.statement_seconds),
+            "keepalives_interval": 1,
+            "keepalives_count": 3,
+        }
     return create_engine(url, connect_args=connect_args, pool_recycle=1800, **kwargs)
 
 

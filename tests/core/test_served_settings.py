@@ -41,3 +41,20 @@ def test_max_concurrent_requests_is_read_from_the_environment(database_url: str)
                 assert stuck.result(timeout=10).status_code == 401
             assert other is answered, limit
     engine.dispose()
+
+
+@pytest.mark.postgresql_only
+def test_the_servers_connections_bound_a_silent_host_on_the_client_side(database_url: str) -> None:
+    """A frozen or partitioned database host never sends the statement timeout's error; the server's own
+    connections give up on unacknowledged data and probe idle ones (libpq TCP settings), from the same
+    NETRAL_DB_TIMEOUT_SECONDS."""
+    from app.core.config import Settings
+    from app.core.runtime import Runtime
+    from tests.conftest import TEST_SECRET_KEY
+
+    settings = Settings(database_url=database_url, secret_key=TEST_SECRET_KEY, db_timeout_seconds=2)
+    engine = Runtime.build(settings).engine
+    with engine.connect() as connection:
+        dsn = connection.connection.dbapi_connection.info.dsn  # type: ignore[union-attr]
+    engine.dispose()
+    assert "tcp_user_timeout=3000" in dsn and "keepalives=1" in dsn and "keepalives_idle=2" in dsn
