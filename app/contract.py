@@ -156,6 +156,63 @@ REQUEST_EXAMPLES: dict[str, Any] = {
     "revoke_token": {"token": "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCJ9…", "token_type_hint": "access_token"},
 }
 
+SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+RESPONSE_EXAMPLES: dict[tuple[str, str], Any] = {
+    ("issue_token", "200"): {
+        "access_token": "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiYXQrand0In0.eyJpc3MiOiLigKYifQ.c2ln",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "reports:read reports:write",
+    },
+    ("upload_evidence", "201"): {"sha256": SHA, "size": 48213, "media_type": "image/png"},
+    ("submit_report", "201"): {
+        "id": "0b7f6a2e-5d0c-4a5e-9d3f-2f1c8e6b9a41",
+        "reference": "APT-2024-000123",
+        "content_url": "https://www.facebook.com/budi.santoso/posts/123",
+        "platform": "facebook",
+        "content_kind": "post",
+        "captured_at": "2024-06-01T03:00:00+00:00",
+        "excerpt": "Ayo dukung paslon nomor 2!",
+        "category": "online_campaign",
+        "engagement_action": None,
+        "asn": {
+            "name": "Budi Santoso",
+            "identifier": "198503152010011001",
+            "identifier_kind": "nip",
+            "instansi": "Pemerintah Kota Bandung",
+            "jabatan": "Analis Kebijakan",
+            "region_code": "32.73",
+        },
+        "source": "monitoring",
+        "has_public_reporter": False,
+        "evidence": [
+            {"sha256": SHA, "kind": "screenshot", "filename": "post.png", "size": 48213, "media_type": "image/png"}
+        ],
+        "received_at": "2024-06-01T03:05:12.123456+00:00",
+        "case": {
+            "id": "5c1d2b7e-8f3a-4b6c-9e0d-1a2b3c4d5e6f",
+            "status": "submitted",
+            "joined_existing_case": False,
+            "updated_at": "2024-06-01T03:05:12.123456+00:00",
+            "outcome": [],
+            "open_information_requests": [],
+        },
+    },
+    ("list_events", "200"): {
+        "items": [
+            {
+                "position": 41,
+                "kind": "case.status_changed",
+                "case_id": "5c1d2b7e-8f3a-4b6c-9e0d-1a2b3c4d5e6f",
+                "report_id": None,
+                "data": {"from_status": None, "to_status": "submitted"},
+                "occurred_at": "2024-06-01T03:05:12.123456+00:00",
+            }
+        ],
+        "next_cursor": "NDE",
+    },
+}
+
 PROBLEM_EXAMPLE = {
     "type": "/problems/validation-error",
     "title": "Request validation failed",
@@ -242,6 +299,9 @@ def _complete_operation(operation: dict[str, Any]) -> None:
     if op_id in REQUEST_EXAMPLES and body is not None:
         for media in body["content"].values():
             media["example"] = REQUEST_EXAMPLES[op_id]
+    for (example_op, status), example in RESPONSE_EXAMPLES.items():
+        if example_op == op_id:
+            responses[status]["content"]["application/json"]["example"] = example
     if op_id in OAUTH:
         operation["security"] = [{"clientSecretBasic": []}, {}]  # {}: the form or an assertion authenticates
     extra: dict[str, str] = {"500": "Internal Server Error", "503": "Service Unavailable: the database is away"}

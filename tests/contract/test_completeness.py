@@ -113,3 +113,15 @@ def test_rate_limit_headers_name_the_limit_that_applies(world: World) -> None:
     assert "RateLimit-Limit" not in world.client.get("/healthz").headers
     declared = SCHEMA["paths"]["/api/v1/me"]["get"]["responses"]["200"]["headers"]
     assert {"RateLimit-Limit", "RateLimit-Reset"} <= declared.keys()
+
+
+def test_response_examples_validate_against_the_routes_own_models() -> None:
+    from app.auth.schemas import TokenResponse
+    from app.contract import RESPONSE_EXAMPLES
+
+    models = {route.operation_id: route.response_model for route in _api_routes()}
+    models["issue_token"] = TokenResponse  # answered as a JSONResponse (RFC 6749 headers), typed here
+    for (operation, status), example in RESPONSE_EXAMPLES.items():
+        TypeAdapter(models[operation]).validate_python(example)
+        declared = next(op for *_, op in OPERATIONS if op["operationId"] == operation)
+        assert declared["responses"][status]["content"]["application/json"]["example"] == example
