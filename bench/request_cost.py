@@ -165,6 +165,27 @@ end
 """
 
 
+def transition_script(name: str, headers: dict[str, str]) -> str:
+    with psycopg.connect(f"{PG}/{name}") as conn:
+        ids = [str(row[0]) for row in conn.execute("SELECT id FROM case_file WHERE status = 'submitted' ORDER BY id")]
+    with tempfile.NamedTemporaryFile("w", suffix=".ids", delete=False) as f:
+        f.write("\n".join(ids))
+    header_lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
+    return f"""
+wrk.method = "POST"
+{header_lines}
+wrk.headers["If-Match"] = "*"
+wrk.body = '{{"to": "screening", "reason": "bench"}}'
+local ids = {{}}
+for line in io.lines("{f.name}") do ids[#ids + 1] = line end
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, "/api/v1/cases/" .. ids[(n % #ids) + 1] .. "/transitions")
+end
+"""
+
+
 def token(base: str, client: dict[str, str]) -> str:
     response = httpx.post(
         f"{base}/oauth/token", data={"grant_type": "client_credentials"}, auth=(client["id"], client["secret"])
@@ -233,6 +254,16 @@ def main() -> None:
             results["push"]["netral"] = wrk(
                 base, lua("POST", "/api/v1/reports", aptika, push_body(), unique), args.seconds, args.connections
             )
+            # Each request moves another seeded case from submitted to screening (If-Match: *).
+            results["transition / bare insert"] = {
+                "bare": results["push"]["bare"],
+                "netral": wrk(
+                    base,
+                    transition_script(name, {**kasn, "Content-Type": "application/json"}),
+                    args.seconds,
+                    args.connections,
+                ),
+            }
         finally:
             netral.terminate()
             netral.wait()
