@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from app.audit import service as audit
 from app.audit.models import RateWindow
-from app.core.db import autocommit
+from app.core.db import autocommit, insert_for
 
 WINDOW = RateWindow.__table__  # type: ignore[attr-defined]
 REFUSED = "refused:"
@@ -42,7 +40,7 @@ def window_of(now: datetime, seconds: int) -> datetime:
 def count(engine: Engine, *, scope: str, key: str, status: int, now: datetime, window_seconds: int) -> Hit:
     """One statement: this request counted in its window; the count so far is returned."""
     start = window_of(now, window_seconds)
-    dialect_insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    dialect_insert = insert_for(engine.dialect.name)
     statement = (
         dialect_insert(WINDOW)
         .values(scope=scope, key=key[:100], window_start=start, count=1, status=status)

@@ -14,10 +14,9 @@ from datetime import datetime, timedelta
 from threading import Lock
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.audit.flood import WINDOW, window_of
+from app.core.db import insert_for
 from app.core.runtime import Runtime
 
 
@@ -58,7 +57,7 @@ class ClientLimiter:
             seen = list(self.windows)
         if not seen:
             return 0
-        dialect_insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        dialect_insert = insert_for(engine.dialect.name)
         with engine.begin() as connection:
             for client_id, added in pending:
                 connection.execute(

@@ -89,6 +89,7 @@ def verify_jwt(
     if memo is not None and memo.public_jwk == public_jwk:
         claims = dict(memo.claims)
     else:
+        memo = None  # none yet, or made under another key: verified afresh, then remembered
         try:
             payload = jws.verify(token, public_jwk, algorithms=[alg])
             claims = json.loads(payload)

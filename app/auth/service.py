@@ -12,7 +12,7 @@ from typing import Any
 from jose.utils import base64url_decode
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, select
 
 from app.access.policy import Principal
 from app.access.roles import Role, scopes_for_roles
@@ -401,9 +401,3 @@ def revoke(session: Session, client: ApiClient, token: str, *, settings: Setting
         expires_at = datetime.fromtimestamp(claims["exp"], tz=now.tzinfo) + timedelta(seconds=settings.leeway_seconds)
         session.add(RevokedToken(jti=claims["jti"], client_id=client.client_id, expires_at=expires_at, revoked_at=now))
         session.flush()
-
-
-def prune_expired(session: Session, *, now: datetime) -> None:
-    """Revocations and used assertions matter only until the token or assertion would have expired."""
-    session.exec(delete(RevokedToken).where(RevokedToken.expires_at < now))  # type: ignore[arg-type]
-    session.exec(delete(UsedAssertion).where(UsedAssertion.expires_at < now))  # type: ignore[arg-type]

@@ -90,12 +90,16 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, timeouts: Timeouts |
     return create_engine(url, connect_args=connect_args, pool_recycle=1800, **kwargs)
 
 
+def insert_for(dialect: str) -> Any:
+    """The ``insert`` construct of the dialect, the one that knows ``ON CONFLICT``."""
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
 def upsert(table: Table, dialect: str) -> PgInsert | SqliteInsert:
-    """``INSERT`` of every column from bind parameters of the same names, in the dialect that knows
-    ``ON CONFLICT``. Callers build their statement from it once per dialect (``functools.cache``) and pass
-    the values at execution: a statement built per call costs more Python than the database spends on it."""
-    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return dialect_insert(table).values(binds(table))
+    """``INSERT`` of every column from bind parameters of the same names (``insert_for`` the dialect).
+    Callers build their statement from it once per dialect (``functools.cache``) and pass the values at
+    execution: a statement built per call costs more Python than the database spends on it."""
+    return insert_for(dialect)(table).values(binds(table))
 
 
 def binds(table: Table) -> dict[str, BindParameter[Any]]:

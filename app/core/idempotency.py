@@ -15,11 +15,9 @@ from typing import Annotated, Any
 from fastapi import Header
 from fastapi.responses import JSONResponse
 from sqlalchemy import UniqueConstraint, bindparam, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, select
 
-from app.core.db import UTCDateTime
+from app.core.db import UTCDateTime, insert_for
 from app.core.errors import ProblemError
 
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -115,9 +113,8 @@ def _reserve(session: Session, *, client_id: str, key: str, fingerprint: str, no
 @functools.cache
 def _reserve_statement(dialect: str) -> Any:
     table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
-    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return (
-        dialect_insert(table)
+        insert_for(dialect)(table)
         .values(
             client_id=bindparam("client_id"),
             key=bindparam("key"),
