@@ -7,27 +7,43 @@ receipt. On any error everything is rolled back, queued events included; the err
 in a transaction of their own.
 """
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.audit.recorder import SAFE_METHODS, receipt, record_success
 from app.core.db import autocommit
-from app.core.deps import NowDep, RuntimeDep
+from app.core.deps import now_of, runtime_of
 from app.events import service as events
 
 
-def get_session(request: Request, runtime: RuntimeDep, now: NowDep) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """Committed after the route returns and *before* the response is sent (scope="function"), so an
     acknowledged write is a committed write. A read on PostgreSQL runs without a transaction block: under
     READ COMMITTED each statement sees its own snapshot either way, its only write is its audit row, and it
-    saves the BEGIN and COMMIT round trips."""
+    saves the BEGIN and COMMIT round trips.
+
+    ``async``: opening a session touches no connection, so it runs on the event loop; only the end (the
+    audit row, the commit, or the rollback) goes to a worker thread, one hop instead of two."""
+    runtime, now = runtime_of(request), now_of(request)
     bind = autocommit(runtime.engine) if request.method in SAFE_METHODS else runtime.engine
-    with Session(bind, expire_on_commit=False) as session:
+    session = Session(bind, expire_on_commit=False)
+    try:
+        yield session
+    except BaseException:
+        await run_in_threadpool(_abandon, session)
+        raise
+    await run_in_threadpool(_finish, session, request, now)
+    receipt(request, runtime.settings)
+
+
+def _finish(session: Session, request: Request, now: datetime) -> None:
+    with session:
         try:
-            yield session
             events.publish(session)
             record_success(session, request, now)
             session.commit()
@@ -35,7 +51,12 @@ def get_session(request: Request, runtime: RuntimeDep, now: NowDep) -> Iterator[
             events.discard(session)
             session.rollback()
             raise
-    receipt(request, runtime.settings)
+
+
+def _abandon(session: Session) -> None:
+    with session:
+        events.discard(session)
+        session.rollback()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -210,12 +210,15 @@ def _region_scope(principal: Principal, action: Action, region_column: Any) -> C
     return true() if when == Y else false()
 
 
-def cases_readable(principal: Principal):
+def reads_cases(principal: Principal) -> bool:
     """Case authority and observers read every case; anyone else none (reporters read theirs through their
     reports)."""
-    if principal.has_role(Role.case_authority) or principal.has_role(Role.observer):
-        return select(CaseFile)
-    return select(CaseFile).where(false())
+    return principal.has_role(Role.case_authority) or principal.has_role(Role.observer)
+
+
+def cases_readable(principal: Principal):
+    """The cases ``reads_cases`` lets the principal read, as a query."""
+    return select(CaseFile) if reads_cases(principal) else select(CaseFile).where(false())
 
 
 def in_custody(principal: Principal, case: CaseFile | None) -> CaseFile:

@@ -1,15 +1,15 @@
-from fastapi import APIRouter
 from sqlmodel import Session
 
 from app.agencies.models import Agency
 from app.agencies.schemas import AgreementNow, AgreementSummary, ExtensionOut, Me
 from app.agreements.service import AgreementStatus
 from app.auth.deps import AnyPrincipal
+from app.core import routes
 from app.core.deps import NowDep
 from app.core.errors import problem_responses
 from app.unit_of_work import SessionDep
 
-router = APIRouter(prefix="/api/v1", tags=["identity"])
+router = routes.router(prefix="/api/v1", tags=["identity"])
 
 
 def agreement_summary(status: AgreementStatus) -> AgreementSummary:

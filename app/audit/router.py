@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
@@ -15,6 +15,7 @@ from app.access.roles import AUDIT_READ, REPORTS_READ
 from app.audit import checkpoints, service
 from app.audit.models import AuditCheckpoint, AuditEvent
 from app.auth.deps import requires
+from app.core import routes
 from app.core.clock import UtcDatetime
 from app.core.deps import RuntimeDep
 from app.core.errors import NotFound, problem_responses
@@ -23,7 +24,7 @@ from app.core.runtime import Runtime
 from app.reports import service as reports
 from app.unit_of_work import SessionDep
 
-router = APIRouter(prefix="/api/v1", tags=["audit"])
+router = routes.router(prefix="/api/v1", tags=["audit"])
 
 Auditor = Annotated[Principal, requires(AUDIT_READ)]
 AuditLimit = Annotated[int, Query(ge=1, le=1000, description="Page size, at most 1000")]

@@ -14,7 +14,7 @@ from app.access.roles import ALL_SCOPES
 from app.agreements.models import AgreementState
 from app.auth import client_limits, service
 from app.auth.jwt_guard import JWTRejected
-from app.core.deps import NowDep, RuntimeDep, SettingsDep
+from app.core.deps import now_of, runtime_of
 from app.core.errors import InsufficientScope, InvalidToken, ProblemError, Unauthorized
 from app.unit_of_work import SessionDep
 
@@ -44,11 +44,10 @@ def get_principal(
     security_scopes: SecurityScopes,
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
-    runtime: RuntimeDep,
-    now: NowDep,
     authorization: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
+    runtime, now = runtime_of(request), now_of(request)
+    settings = runtime.settings
     token = _bearer(authorization)
     try:
         principal = service.resolve_principal(

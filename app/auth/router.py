@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from app.audit import flood
@@ -13,12 +13,13 @@ from app.audit.recorder import client_ip
 from app.auth import keys, service
 from app.auth.schemas import JWKS, OAuthErrorResponse, TokenResponse
 from app.auth.service import ASSERTION_TYPE, Credentials, OAuthError
+from app.core import routes
 from app.core.deps import NowDep, RuntimeDep, SettingsDep
 from app.core.errors import ProblemError
 from app.core.runtime import Runtime
 from app.unit_of_work import SessionDep
 
-router = APIRouter(tags=["oauth"])
+router = routes.router(tags=["oauth"])
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # The longest value each form parameter may have (tokens and assertions: the largest NETRAL_MAX_TOKEN_BYTES);

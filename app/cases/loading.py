@@ -1,36 +1,54 @@
-"""What a case view needs besides the case row: its reports (with reporter agency and evidence), sanctions and
-information requests, plus agency codes, for many cases at once.
+"""What a case view needs: the case row and its children (reports with reporter agency and evidence,
+sanctions, information requests, the custodian's code), for many cases at once.
 
-On PostgreSQL in one statement (JSON aggregation per case), so a case read or a page of any size costs the
-same few round trips; elsewhere (the embedded SQLite default) in a handful of batched queries. Both return
-the same plain structures, which the per-role schemas validate.
+On PostgreSQL in one statement (JSON aggregation per case), so a case read costs one round trip for its data
+and a page of any size two; elsewhere (the embedded SQLite default) in a handful of batched queries. Both
+return the same plain structures, which the per-role schemas validate.
 """
 
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, column, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlmodel import Session, col, select
 
 from app.agencies.models import Agency
-from app.cases.models import InformationRequest, SanctionOutcome
+from app.cases.models import CaseFile, InformationRequest, SanctionOutcome
 from app.evidence.models import EvidenceBlob, EvidenceLink
 from app.reports.models import Report
 
+# The case row's columns a view shows (besides ``id``), read with the ORM's own types.
+CASE_COLUMNS = (
+    "status",
+    "category",
+    "platform",
+    "region_code",
+    "content_url",
+    "asn_identifier",
+    "opened_at",
+    "updated_at",
+    "recommended_at",
+    "closed_at",
+    "version",
+)
+
 
 @dataclass
-class Children:
+class Loaded:
+    case: dict[str, Any] = field(default_factory=dict)
     custodian_agency: str = ""
     reports: list[dict[str, Any]] = field(default_factory=list)
     sanctions: list[dict[str, Any]] = field(default_factory=list)
     information_requests: list[dict[str, Any]] = field(default_factory=list)
 
 
-_PG_CHILDREN = text(
-    """
-SELECT c.id,
+_PG_CHILDREN = (
+    text(
+        """
+SELECT c.id, c.status, c.category, c.platform, c.region_code, c.content_url, c.asn_identifier, c.opened_at,
+  c.updated_at, c.recommended_at, c.closed_at, c.version,
   (SELECT code FROM agency WHERE agency.id = c.custodian_agency_id) AS custodian_agency,
   COALESCE((
     SELECT json_agg(json_build_object(
@@ -60,17 +78,27 @@ SELECT c.id,
     FROM information_request q WHERE q.case_id = c.id), '[]') AS information_requests
 FROM case_file c WHERE c.id = ANY(:ids)
 """
-).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
+    )
+    .bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
+    .columns(
+        *(CaseFile.__table__.c[name] for name in ("id", *CASE_COLUMNS)),  # type: ignore[attr-defined]
+        column("custodian_agency"),
+        column("reports"),
+        column("sanctions"),
+        column("information_requests"),
+    )
+)
 
 
-def children_of(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Children]:
+def load(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Loaded]:
     if not case_ids:
         return {}
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         rows = connection.execute(_PG_CHILDREN, {"ids": case_ids}).mappings()
         return {
-            row["id"]: Children(
+            row["id"]: Loaded(
+                case={name: row[name] for name in CASE_COLUMNS},
                 custodian_agency=row["custodian_agency"],
                 reports=row["reports"],
                 sanctions=row["sanctions"],
@@ -81,12 +109,12 @@ def children_of(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, 
     return _batched(session, case_ids)
 
 
-def _batched(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Children]:
-    from app.cases.models import CaseFile
-
+def _batched(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Loaded]:
     codes = dict(session.exec(select(Agency.id, Agency.code)).all())
     found = {
-        c.id: Children(custodian_agency=codes[c.custodian_agency_id])
+        c.id: Loaded(
+            case={name: getattr(c, name) for name in CASE_COLUMNS}, custodian_agency=codes[c.custodian_agency_id]
+        )
         for c in session.exec(select(CaseFile).where(col(CaseFile.id).in_(case_ids)))
     }
     reports = list(

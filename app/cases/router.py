@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import Header, Query, Response
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
@@ -25,7 +25,7 @@ from app.cases.schemas import (
     StatusChangeOut,
     TransitionIn,
 )
-from app.core import idempotency
+from app.core import idempotency, routes
 from app.core.clock import UtcDatetime
 from app.core.deps import NowDep, SettingsDep
 from app.core.errors import NotFound, PreconditionFailed, PreconditionRequired, problem_responses
@@ -36,7 +36,7 @@ from app.reports.schemas import Platform, SanctionOut, ViolationCode
 from app.reports.service import sanction_out
 from app.unit_of_work import SessionDep
 
-router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+router = routes.router(prefix="/api/v1/cases", tags=["cases"])
 
 CaseReader = Annotated[Principal, requires(CASES_READ)]
 CaseWriter = Annotated[Principal, requires(CASES_WRITE)]
@@ -145,9 +145,13 @@ def list_cases(
         query = query.where(
             or_(col(CaseFile.opened_at) > at, and_(col(CaseFile.opened_at) == at, col(CaseFile.id) > last_id))
         )
-    cases = list(session.exec(query.order_by(col(CaseFile.opened_at), col(CaseFile.id)).limit(limit)))
-    items = views.render(session, principal, cases, now=now, follow_up_days=settings.ppk_follow_up_days)
-    next_cursor = encode_time_id(cases[-1].opened_at, cases[-1].id) if len(cases) == limit else None
+    # Only the keys here: the rows themselves come with their children in the view's one statement.
+    keys = query.with_only_columns(col(CaseFile.id), col(CaseFile.opened_at))
+    found = session.execute(keys.order_by(col(CaseFile.opened_at), col(CaseFile.id)).limit(limit)).all()
+    items = views.render(
+        session, principal, [case_id for case_id, _ in found], now=now, follow_up_days=settings.ppk_follow_up_days
+    )
+    next_cursor = encode_time_id(found[-1].opened_at, found[-1].id) if len(found) == limit else None
     page = CasePageForAuthority if policy.sees_authority_view(principal) else CasePageForObserver
     return page(items=items, next_cursor=next_cursor)
 
@@ -166,9 +170,13 @@ def get_case(
     now: NowDep,
     response: Response,
 ) -> CaseForAuthority | CaseForObserver:
-    case = service.get_readable(session, principal, case_id)
-    response.headers["ETag"] = etag(case)
-    return views.render(session, principal, [case], now=now, follow_up_days=settings.ppk_follow_up_days)[0]
+    if not policy.reads_cases(principal):
+        raise NotFound("No such case.")
+    found = views.render(session, principal, [case_id], now=now, follow_up_days=settings.ppk_follow_up_days)
+    if not found:
+        raise NotFound("No such case.")
+    response.headers["ETag"] = f'"{case_id}.{found[0].version}"'
+    return found[0]
 
 
 @router.post(
@@ -199,7 +207,7 @@ def transition_case(
         now=now,
     )
     response.headers["ETag"] = etag(case)
-    return views.render(session, principal, [case], now=now, follow_up_days=settings.ppk_follow_up_days)[0]  # type: ignore[return-value]
+    return views.render(session, principal, [case.id], now=now, follow_up_days=settings.ppk_follow_up_days)[0]  # type: ignore[return-value]
 
 
 @router.get(

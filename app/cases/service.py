@@ -205,11 +205,11 @@ def overdue_before(now: datetime, follow_up_days: int) -> datetime:
     return now - timedelta(days=follow_up_days)
 
 
-def is_overdue(case: CaseFile, *, now: datetime, follow_up_days: int) -> bool:
+def is_overdue(status: str, recommended_at: datetime | None, *, now: datetime, follow_up_days: int) -> bool:
     return (
-        case.status == S.recommendation_issued
-        and case.recommended_at is not None
-        and case.recommended_at < overdue_before(now, follow_up_days)
+        status == S.recommendation_issued
+        and recommended_at is not None
+        and recommended_at < overdue_before(now, follow_up_days)
     )
 
 

@@ -1,11 +1,11 @@
-from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app.auth.deps import AnyPrincipal
 from app.catalogues.data import SANCTIONS, SANCTIONS_VERSION, VIOLATIONS, VIOLATIONS_VERSION
+from app.core import routes
 from app.core.errors import problem_responses
 
-router = APIRouter(prefix="/api/v1/catalogues", tags=["catalogues"])
+router = routes.router(prefix="/api/v1/catalogues", tags=["catalogues"])
 
 
 class ViolationEntry(BaseModel):

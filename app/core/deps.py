@@ -24,18 +24,23 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def get_settings_dep(runtime: RuntimeDep) -> Settings:
-    return runtime.settings
+async def get_settings_dep(request: Request) -> Settings:
+    return runtime_of(request).settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-async def get_now(request: Request, runtime: RuntimeDep) -> datetime:
+def now_of(request: Request) -> datetime:
     """One instant per request: every rule in a request sees the same time."""
     if not hasattr(request.state, "now"):
-        request.state.now = runtime.clock.now()
-    return request.state.now
+        request.state.now = runtime_of(request).clock.now()
+    now: datetime = request.state.now
+    return now
+
+
+async def get_now(request: Request) -> datetime:
+    return now_of(request)
 
 
 NowDep = Annotated[datetime, Depends(get_now)]

@@ -2,19 +2,19 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app.access.policy import Principal
 from app.access.roles import AUDIT_READ, CASES_READ, REPORTS_READ
 from app.audit import service as audit
 from app.auth.deps import requires_any
+from app.core import routes
 from app.core.errors import problem_responses
 from app.core.pagination import Cursor, Limit, decode_position, encode_cursor
 from app.events import service
 from app.unit_of_work import SessionDep
 
-router = APIRouter(prefix="/api/v1", tags=["events"])
+router = routes.router(prefix="/api/v1", tags=["events"])
 
 
 class EventOut(BaseModel):

@@ -1,20 +1,21 @@
 import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from app.access.policy import Principal
 from app.access.roles import REPORTS_WRITE
 from app.auth.deps import AnyPrincipal, requires
+from app.core import routes
 from app.core.config import Settings
 from app.core.deps import NowDep, SettingsDep, runtime_of
 from app.core.errors import problem_responses
 from app.evidence import service
 from app.unit_of_work import SessionDep
 
-router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
+router = routes.router(prefix="/api/v1/evidence", tags=["evidence"])
 EVIDENCE_MEDIA_TYPES: list[str] = Settings.model_fields["evidence_media_types"].default
 
 

@@ -1,4 +1,3 @@
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -6,11 +5,11 @@ from sqlmodel import Session
 
 from app.auth import keys
 from app.cases import routing
-from app.core import migrations
+from app.core import migrations, routes
 from app.core.deps import RuntimeDep
 from app.core.errors import ServiceUnavailable, problem_responses
 
-router = APIRouter(tags=["operations"])
+router = routes.router(tags=["operations"])
 
 
 class Health(BaseModel):

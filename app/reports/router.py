@@ -2,7 +2,6 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -12,7 +11,7 @@ from app.access.roles import REPORTS_READ, REPORTS_WRITE
 from app.audit import service as audit
 from app.auth.deps import requires
 from app.cases import service as cases
-from app.core import idempotency
+from app.core import idempotency, routes
 from app.core.deps import NowDep, SettingsDep
 from app.core.errors import FieldError, ValidationProblem, problem_responses
 from app.core.pagination import Cursor, Limit, decode_time_id, encode_time_id
@@ -20,7 +19,7 @@ from app.reports import service
 from app.reports.schemas import EvidenceRef, ReportBatchIn, ReportBatchOut, ReportIn, ReportOut, ReportPage, Strict
 from app.unit_of_work import SessionDep
 
-router = APIRouter(prefix="/api/v1", tags=["reports"])
+router = routes.router(prefix="/api/v1", tags=["reports"])
 
 Writer = Annotated[Principal, requires(REPORTS_WRITE)]
 Reader = Annotated[Principal, requires(REPORTS_READ)]

@@ -1,6 +1,5 @@
 from typing import Annotated
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -10,11 +9,12 @@ from app.access.roles import AUDIT_READ, CASES_READ, REPORTS_READ
 from app.agencies.models import Agency
 from app.auth.deps import requires_any
 from app.cases.models import CaseFile
+from app.core import routes
 from app.core.errors import problem_responses
 from app.reports.models import Report
 from app.unit_of_work import SessionDep
 
-router = APIRouter(prefix="/api/v1", tags=["stats"])
+router = routes.router(prefix="/api/v1", tags=["stats"])
 
 
 class Stats(BaseModel):
