@@ -65,6 +65,7 @@ faults: $(BIN)/netral
 bench: $(BIN)/netral
 	bash deploy/ensure-postgres.sh
 	$(BIN)/python bench/request_cost.py
+	$(BIN)/python bench/growth.py
 	$(BIN)/python bench/audit_append.py
 	$(BIN)/python bench/audit_verify.py
 
