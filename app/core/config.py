@@ -93,11 +93,12 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     max_concurrent_requests: int = Field(
-        8,
+        4,
         ge=1,
         le=512,
         description="Requests in flight per process; the rest wait without a thread. Measured on 2 cores "
-        "(bench/README.md): 4-8 beat 32, whose threads spend their time contending for the GIL",
+        "(bench/README.md): 4 gives the throughput of 8 with half its p99 (fewer threads contending for the "
+        "GIL), and both beat 32; raise it when the database is far away, so waits on it overlap",
     )
 
     docs: bool = Field(True, description="Serve the API reference pages (/docs, /redoc) from the package; false: 404")
