@@ -87,6 +87,18 @@ def test_push_and_transition_budgets(world: World, counted: Counter) -> None:
     print("push", pushed, counted.statements)
     assert pushed <= 10, counted.statements
 
+    case_id = response.json()["case"]["id"]
+    kasn = {**world.auth("KASN"), "If-Match": f'"{case_id}.1"'}
+    world.client.get(f"/api/v1/cases/{case_id}", headers=kasn)  # the case authority's token seen once
+    body = {"to": "screening", "reason": "budget"}
+    moved, sent = measure(
+        counted, lambda: world.client.post(f"/api/v1/cases/{case_id}/transitions", json=body, headers=kasn)
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["status"] == "screening" and moved.headers["ETag"] == f'"{case_id}.2"'
+    print("transition", sent, counted.statements)
+    assert sent <= 10, counted.statements  # a write, held to the push's budget
+
 
 def test_an_idle_process_sends_at_most_one_statement_a_second(app: FastAPI, world: World, counted: Counter) -> None:
     """The served app with its background work (the audit sealer and checkpoints), left alone."""

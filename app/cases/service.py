@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from app.access import policy
@@ -193,12 +194,17 @@ def transition(
 def bump(session: Session, case: CaseFile, *, expected_version: int, values: dict[str, object]) -> None:
     """Compare-and-set on ``version``: of two writers holding the same ETag exactly one succeeds."""
     values.setdefault("version", expected_version + 1)
-    result = session.execute(
-        update(CaseFile).where(col(CaseFile.id) == case.id, col(CaseFile.version) == expected_version).values(**values)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    columns = CaseFile.__table__.c  # type: ignore[attr-defined]
+    row = session.execute(
+        update(CaseFile)
+        .where(col(CaseFile.id) == case.id, col(CaseFile.version) == expected_version)
+        .values(**values)
+        .returning(*columns)
+    ).first()
+    if row is None:
         raise PreconditionFailed("The case changed since you read it; fetch it again for a fresh ETag.")
-    session.refresh(case)
+    for name, value in row._mapping.items():  # the row as stored, without a second read
+        set_committed_value(case, name, value)
 
 
 def overdue_before(now: datetime, follow_up_days: int) -> datetime:
