@@ -59,14 +59,14 @@ CASE_VIEW = {
 }
 
 
-def etag(case: CaseFile) -> str:
-    return f'"{case.id}.{case.version}"'
+def etag(case_id: uuid.UUID, version: int) -> str:
+    return f'"{case_id}.{version}"'
 
 
 def expected_version(case: CaseFile, if_match: str | None) -> int:
     if not if_match:
         raise PreconditionRequired("Send If-Match with the case's ETag.")
-    if if_match.strip() not in (etag(case), "*"):
+    if if_match.strip() not in (etag(case.id, case.version), "*"):
         raise PreconditionFailed("The case changed since you read it; fetch it again for a fresh ETag.")
     return case.version
 
@@ -175,7 +175,7 @@ def get_case(
     found = views.render(session, principal, [case_id], now=now, follow_up_days=settings.ppk_follow_up_days)
     if not found:
         raise NotFound("No such case.")
-    response.headers["ETag"] = f'"{case_id}.{found[0].version}"'
+    response.headers["ETag"] = etag(case_id, found[0].version)
     return found[0]
 
 
@@ -206,7 +206,7 @@ def transition_case(
         principal=principal,
         now=now,
     )
-    response.headers["ETag"] = etag(case)
+    response.headers["ETag"] = etag(case.id, case.version)
     return views.render(session, principal, [case.id], now=now, follow_up_days=settings.ppk_follow_up_days)[0]  # type: ignore[return-value]
 
 
@@ -262,7 +262,7 @@ def request_information(
         principal=principal,
         now=now,
     )
-    response.headers["ETag"] = etag(case)
+    response.headers["ETag"] = etag(case.id, case.version)
     return InformationRequestInCase.model_validate(info, from_attributes=True)
 
 
