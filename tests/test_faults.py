@@ -83,13 +83,18 @@ def recover(call: Any, ok: int = 201) -> None:
         time.sleep(0.5)
 
 
+# One client pushes for every load thread here: its per-client limit (600 a window) would refuse that load
+# with 429s on a fast machine. These tests are about outages and kill -9; the limiter has tests of its own.
+UNLIMITED = {"NETRAL_REQUESTS_PER_CLIENT": "1000000000"}
+
+
 def test_the_database_goes_away_and_comes_back(world: World, run: Any, database_url: str, tmp_path: Any) -> None:
     active_agreement(run, "FAULT-TEST")
     proxy = Proxy(5432)
     proxied = database_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
     port = free_port()
     log_path = tmp_path / "server.log"
-    server = start_netral(proxied, port, log=log_path, NETRAL_DB_TIMEOUT_SECONDS="1")
+    server = start_netral(proxied, port, log=log_path, NETRAL_DB_TIMEOUT_SECONDS="1", **UNLIMITED)
     url = f"http://127.0.0.1:{port}"
     try:
         assert httpx.get(f"{url}/readyz", timeout=5).status_code == 200
@@ -172,7 +177,7 @@ def test_kill_9_under_push_load_loses_and_duplicates_nothing(world: World, run: 
 
     active_agreement(run, "KILL-TEST")
     port = free_port()
-    server = start_netral(database_url, port)
+    server = start_netral(database_url, port, **UNLIMITED)
     url = f"http://127.0.0.1:{port}"
     seeded = world.clients["APTIKA"]
 
@@ -228,7 +233,7 @@ def test_kill_9_under_push_load_loses_and_duplicates_nothing(world: World, run: 
         time.sleep(1.0)
         server.kill()  # kill -9, mid-load
         server.wait()
-        server = start_netral(database_url, port)  # the restart binds the same port
+        server = start_netral(database_url, port, **UNLIMITED)  # the restart binds the same port
     try:
         for thread in threads:
             thread.join(timeout=120)
