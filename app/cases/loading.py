@@ -45,10 +45,10 @@ class Loaded:
 
 
 _PG_CHILDREN = (
-    text(
-        """
-SELECT c.id, c.status, c.category, c.platform, c.region_code, c.content_url, c.asn_identifier, c.opened_at,
-  c.updated_at, c.recommended_at, c.closed_at, c.version,
+    text(  # the column names are this module's constants (CASE_COLUMNS), never input
+        "SELECT "  # noqa: S608
+        + ", ".join(f"c.{name}" for name in ("id", *CASE_COLUMNS))
+        + """,
   (SELECT code FROM agency WHERE agency.id = c.custodian_agency_id) AS custodian_agency,
   COALESCE((
     SELECT json_agg(json_build_object(
