@@ -86,8 +86,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         if is_worker():  # a fresh process spawned by `netral serve --workers N`: log as the supervisor does
             configure_logging(app.state.runtime.get().settings.log_level)
         die_with_supervisor()
-        async with audit_background(app.state.runtime.get()):
+        runtime = app.state.runtime.get()
+        async with audit_background(runtime):
             yield
+        if runtime.async_db is not None:
+            runtime.async_db.close_now()
 
     app = NetralApp(
         lifespan=lifespan,

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.audit.recorder import SAFE_METHODS, receipt, record_success
+from app.audit.recorder import SAFE_METHODS, receipt, record_read, record_success
 from app.core.db import autocommit
 from app.core.deps import now_of, runtime_of
 from app.events import service as events
@@ -30,15 +30,28 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     ``async``: opening a session touches no connection, so it runs on the event loop; only the end (the
     audit row, the commit, or the rollback) goes to a worker thread, one hop instead of two."""
     runtime, now = runtime_of(request), now_of(request)
-    bind = autocommit(runtime.engine) if request.method in SAFE_METHODS else runtime.engine
+    read = request.method in SAFE_METHODS
+    bind = autocommit(runtime.engine) if read else runtime.engine
     session = Session(bind, expire_on_commit=False)
     try:
         yield session
     except BaseException:
         await run_in_threadpool(_abandon, session)
         raise
+    if read and runtime.async_db is not None and _untouched(session):
+        # A read that sent nothing through the session (its statements went on the async driver): its audit
+        # row goes that way too, and no thread is needed.
+        try:
+            await record_read(runtime.async_db, session, request, now)
+        finally:
+            session.close()
+        return
     await run_in_threadpool(_finish, session, request, now)
     receipt(request, runtime.settings)
+
+
+def _untouched(session: Session) -> bool:
+    return session.get_transaction() is None and not events.queued(session)
 
 
 def _finish(session: Session, request: Request, now: datetime) -> None:

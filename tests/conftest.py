@@ -3,6 +3,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import anyio.from_thread
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -104,12 +105,18 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 def app(settings: Settings, clock: FrozenClock) -> Iterator[FastAPI]:
     application = create_app(settings, clock)
     yield application
-    application.state.runtime.get().engine.dispose()
+    application.state.runtime.get().dispose()
 
 
 @pytest.fixture
-def client(app: FastAPI) -> TestClient:
-    return TestClient(app, raise_server_exceptions=False)
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """One event loop for the test's requests, as a server has (the lifespan's background work is left out:
+    tests seal and sweep when they mean to). The async driver's connections live in that loop."""
+    with anyio.from_thread.start_blocking_portal() as portal:
+        test_client = TestClient(app, raise_server_exceptions=False)
+        test_client.portal = portal
+        yield test_client
+        test_client.portal = None
 
 
 @pytest.fixture

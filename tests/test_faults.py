@@ -110,11 +110,26 @@ def test_the_database_goes_away_and_comes_back(world: World, run: Any, database_
                 f"{url}/api/v1/reports", json=payload, headers={**headers, "Idempotency-Key": f"f-{n}"}, timeout=10
             )
 
-        acknowledged = [r.json()["id"] for r in map(push, range(5)) if r.status_code == 201]
+        pushed = [r.json() for r in map(push, range(5)) if r.status_code == 201]
+        acknowledged = [report["id"] for report in pushed]
         assert len(acknowledged) == 5
+        # Case reads take the request path's async driver (app/core/adb.py), pushes the session: both face it.
+        kasn = world.clients["KASN"]
+        kasn_token = httpx.post(
+            f"{url}/oauth/token", data={"grant_type": "client_credentials"}, auth=(kasn.client_id, kasn.secret)
+        ).json()["access_token"]
+
+        def read_case() -> httpx.Response:
+            return httpx.get(
+                f"{url}/api/v1/cases/{pushed[0]['case']['id']}",
+                headers={"Authorization": f"Bearer {kasn_token}"},
+                timeout=10,
+            )
+
+        assert read_case().status_code == 200
 
         proxy.down()
-        for call in (lambda: push(99), lambda: httpx.get(f"{url}/readyz", timeout=10)):
+        for call in (lambda: push(99), read_case, lambda: httpx.get(f"{url}/readyz", timeout=10)):
             started = time.monotonic()
             answer = call()
             assert answer.status_code == 503, answer.text
@@ -124,6 +139,7 @@ def test_the_database_goes_away_and_comes_back(world: World, run: Any, database_
 
         proxy.up = True
         recover(lambda: push(100))
+        recover(read_case, ok=200)
         assert httpx.get(f"{url}/readyz", timeout=5).status_code == 200
 
         # Under load: clients push all along while the database goes away SCALE times and comes back.
@@ -138,7 +154,17 @@ def test_the_database_goes_away_and_comes_back(world: World, run: Any, database_
                 with lock:
                     answers.append((answer.status_code, time.monotonic() - started, answer))
 
+        reads: list[tuple[int, float]] = []
+
+        def read_load() -> None:
+            while not stop.is_set():
+                started = time.monotonic()
+                status = read_case().status_code
+                with lock:
+                    reads.append((status, time.monotonic() - started))
+
         clients = [threading.Thread(target=load, args=(w,)) for w in range(2 * SCALE)]
+        clients += [threading.Thread(target=read_load) for _ in range(SCALE)]
         for client in clients:
             client.start()
         for _outage in range(SCALE):
@@ -157,6 +183,9 @@ def test_the_database_goes_away_and_comes_back(world: World, run: Any, database_
         assert {status for status, _, _ in answers} <= {201, 503}  # a fast, honest answer or the write
         assert max(seconds for status, seconds, _ in answers if status == 503) < 10
         assert any(status == 201 for status, _, _ in answers) and any(status == 503 for status, _, _ in answers)
+        assert {status for status, _ in reads} <= {200, 503}
+        assert max((seconds for status, seconds in reads if status == 503), default=0) < 10
+        recover(read_case, ok=200)
         acknowledged += [answer.json()["id"] for status, _, answer in answers if status == 201]
     finally:
         server.terminate()

@@ -1,6 +1,6 @@
-"""The statements a request sends to PostgreSQL, counted at the driver: cursor executions, plus BEGIN and
-COMMIT (or ROLLBACK) for every transaction block. The budget of issue #10, warm (the caller's token seen
-once before, as any real client's is)."""
+"""The statements a request sends to PostgreSQL, counted at the drivers: the engine's cursor executions, plus
+BEGIN and COMMIT (or ROLLBACK) for every transaction block, and the request path's async statements. The
+budget of issue #10, warm (the caller's token seen once before, as any real client's is)."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +22,9 @@ class Counter:
         return len(self.statements)
 
     def cursor(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.sql(statement)
+
+    def sql(self, statement: str) -> None:
         self.statements.append(statement.strip().split("\n")[0][:100])
 
     def boundary(self, name: str) -> Any:
@@ -44,7 +47,10 @@ def counted(app: FastAPI, world: World) -> Iterator[Counter]:
     ]
     for name, fn in listeners:
         event.listen(engine, name, fn)
+    async_db = app.state.runtime.get().async_db  # the request path's own async driver (app/core/adb.py)
+    async_db.listeners.append(counter.sql)
     yield counter
+    async_db.listeners.remove(counter.sql)
     for name, fn in listeners:
         event.remove(engine, name, fn)
 

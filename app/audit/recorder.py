@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.audit import flood, receipts, service
 from app.audit.service import AuditEntry
+from app.core.adb import AsyncPostgres
 from app.core.config import Settings
 from app.core.db import autocommit
 
@@ -99,12 +100,22 @@ def client_ip(request: Request) -> str | None:
 
 def record_success(session: Session, request: Request, now: Any) -> None:
     """In the request's transaction, last: its row, unsealed. ``receipt`` seals it once that committed."""
+    request.state.audit_event_id = service.append(session, _success(session, request, now))
+
+
+async def record_read(database: AsyncPostgres, session: Session, request: Request, now: Any) -> None:
+    """A read's row, from the event loop: a read on PostgreSQL has no transaction block to share (autocommit),
+    so its row goes in one statement of its own on the async driver."""
+    request.state.audit_event_id = await service.append_async(database, _success(session, request, now))
+
+
+def _success(session: Session, request: Request, now: Any) -> AuditEntry:
     route = request.scope.get("route")
     status = getattr(route, "status_code", None) or 200
     noted = session.info.get("audit_objects")
     entry = entry_for(request, status=status, outcome="allowed", now=now, noted=noted)
     request.state.audit_entry = entry
-    request.state.audit_event_id = service.append(session, entry)
+    return entry
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

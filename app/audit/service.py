@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 
 from app.audit.checkpoints import format_time
 from app.audit.models import AuditEvent, AuditHead, AuditObject
+from app.core.adb import AsyncPostgres
 from app.core.db import autocommit
 
 MAX_OBJECT_ID = 200
@@ -116,6 +117,16 @@ def append(session: Session, entry: AuditEntry) -> int:
     if values:
         connection.execute(_INSERT_OBJECTS, [{"value": v, "event_id": event_id} for v in values])
     return event_id
+
+
+async def append_async(database: AsyncPostgres, entry: AuditEntry) -> int:
+    """``append`` in autocommit on the request path's async driver (PostgreSQL): the row and its index in
+    the same one statement."""
+    fields = row_fields(entry)
+    values = sorted(object_values(fields["object_ids"]))
+    if values:
+        return int(await database.scalar(_INSERT_EVENT_AND_OBJECTS, {**fields, "object_values": values}))
+    return int(await database.scalar(_INSERT_EVENT, fields))
 
 
 def try_lock_chain(session: Session) -> bool:

@@ -209,15 +209,17 @@ def issue_token(
 
 
 def _key_resolver(
-    session: Session, now: datetime, cache: "PrincipalCache | None" = None
+    session: Session | None, now: datetime, cache: "PrincipalCache | None" = None
 ) -> Callable[[str | None], tuple[dict[str, Any], str]]:
     def resolve(kid: str | None) -> tuple[dict[str, Any], str]:
         if not isinstance(kid, str):
             key = None
         elif cache is not None:
             key = cache.key(session, kid)
-        else:
+        elif session is not None:
             key = session.get(SigningKey, kid)
+        else:
+            raise CacheMiss
         if key is None or (key.retire_at is not None and as_utc(key.retire_at) <= now):
             raise JWTRejected("unknown or retired key")
         return dict(key.public_jwk), key.alg
@@ -226,7 +228,7 @@ def _key_resolver(
 
 
 def verify_access_token(
-    session: Session, token: str, *, settings: Settings, now: datetime, cache: "PrincipalCache | None" = None
+    session: Session | None, token: str, *, settings: Settings, now: datetime, cache: "PrincipalCache | None" = None
 ) -> dict[str, Any]:
     return verify_jwt(
         token,
@@ -279,7 +281,11 @@ class CallerContext:
         )
 
 
-_AUTH_VERSION = sa_select(col(AuthVersion.version)).where(col(AuthVersion.id) == 1)
+AUTH_VERSION = sa_select(col(AuthVersion.version)).where(col(AuthVersion.id) == 1)
+
+
+class CacheMiss(Exception):
+    """The cache cannot answer without the database (``cached_principal``)."""
 
 
 class PrincipalCache:
@@ -298,7 +304,10 @@ class PrincipalCache:
         self._lock = Lock()
 
     def sync(self, session: Session) -> None:
-        version = session.connection().execute(_AUTH_VERSION).scalar_one()
+        self.at_version(session.connection().execute(AUTH_VERSION).scalar_one())
+
+    def at_version(self, version: int) -> None:
+        """The authorisation version just read: a cache of another version is dropped before it is used."""
         with self._lock:
             if (
                 version != self.version
@@ -307,8 +316,10 @@ class PrincipalCache:
             ):
                 self.version, self.keys, self.contexts, self.signatures = version, {}, {}, {}
 
-    def key(self, session: Session, kid: str) -> SigningKey | None:
+    def key(self, session: Session | None, kid: str) -> SigningKey | None:
         if kid not in self.keys:
+            if session is None:
+                raise CacheMiss
             key = session.get(SigningKey, kid)
             if key is None:
                 return None
@@ -316,9 +327,11 @@ class PrincipalCache:
             self.keys[kid] = key
         return self.keys[kid]
 
-    def context(self, session: Session, claims: dict[str, Any]) -> CallerContext | None:
+    def context(self, session: Session | None, claims: dict[str, Any]) -> CallerContext | None:
         jti = str(claims["jti"])
         if jti not in self.contexts:
+            if session is None:
+                raise CacheMiss
             loaded = _load_context(session, str(claims["client_id"]), jti)
             if loaded is None:
                 return None
@@ -378,6 +391,22 @@ def resolve_principal(
 ) -> Principal:
     cache = cache or PrincipalCache()
     cache.sync(session)
+    return _principal(session, token, settings=settings, now=now, cache=cache)
+
+
+def cached_principal(cache: PrincipalCache, token: str, *, settings: Settings, now: datetime) -> Principal | None:
+    """The principal from the cache alone, once the caller has applied the current authorisation version
+    (``PrincipalCache.at_version``); None when the key or the caller's context must be loaded first. A token
+    that fails verification is refused here as on the database path."""
+    try:
+        return _principal(None, token, settings=settings, now=now, cache=cache)
+    except CacheMiss:
+        return None
+
+
+def _principal(
+    session: Session | None, token: str, *, settings: Settings, now: datetime, cache: PrincipalCache
+) -> Principal:
     claims = verify_access_token(session, token, settings=settings, now=now, cache=cache)
     context = cache.context(session, claims)
     if context is None or not context.usable or claims["sub"] != context.client_id:

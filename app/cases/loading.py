@@ -7,15 +7,18 @@ return the same plain structures, which the per-role schemas validate.
 """
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, column, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
 from app.agencies.models import Agency
 from app.cases.models import CaseFile, InformationRequest, SanctionOutcome
+from app.core.runtime import Runtime
 from app.evidence.models import EvidenceBlob, EvidenceLink
 from app.reports.models import Report
 
@@ -95,18 +98,31 @@ def load(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Loaded]
         return {}
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        rows = connection.execute(_PG_CHILDREN, {"ids": case_ids}).mappings()
-        return {
-            row["id"]: Loaded(
-                case={name: row[name] for name in CASE_COLUMNS},
-                custodian_agency=row["custodian_agency"],
-                reports=row["reports"],
-                sanctions=row["sanctions"],
-                information_requests=row["information_requests"],
-            )
-            for row in rows
-        }
+        return _from_rows(connection.execute(_PG_CHILDREN, {"ids": case_ids}).mappings())
     return _batched(session, case_ids)
+
+
+async def load_from_loop(runtime: Runtime, session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Loaded]:
+    """``load`` for an ``async`` route: on PostgreSQL the one statement on the request path's async driver
+    (app/core/adb.py), typed as the ORM types it; elsewhere ``load`` on a worker thread."""
+    if runtime.async_db is None:
+        return await run_in_threadpool(load, session, case_ids)
+    if not case_ids:
+        return {}
+    return _from_rows(await runtime.async_db.fetch(_PG_CHILDREN, {"ids": case_ids}))
+
+
+def _from_rows(rows: Iterable[Any]) -> dict[uuid.UUID, Loaded]:
+    return {
+        row["id"]: Loaded(
+            case={name: row[name] for name in CASE_COLUMNS},
+            custodian_agency=row["custodian_agency"],
+            reports=row["reports"],
+            sanctions=row["sanctions"],
+            information_requests=row["information_requests"],
+        )
+        for row in rows
+    }
 
 
 def _batched(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Loaded]:

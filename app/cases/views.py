@@ -18,7 +18,21 @@ def render(
     """The role's view of each case found, in the order asked: the rows and their children in one statement on
     PostgreSQL (app/cases/loading.py), as the database holds them with this request's changes."""
     session.flush()
-    loaded = loading.load(session, case_ids)
+    return present(
+        session, principal, case_ids, loading.load(session, case_ids), now=now, follow_up_days=follow_up_days
+    )
+
+
+def present(
+    session: Session,
+    principal: Principal,
+    case_ids: list[uuid.UUID],
+    loaded: dict[uuid.UUID, loading.Loaded],
+    *,
+    now: datetime,
+    follow_up_days: int,
+) -> list[CaseForAuthority] | list[CaseForObserver]:
+    """The role's view of the cases loaded, in the order asked; what was shown is noted for the audit row."""
     found = [(case_id, loaded[case_id]) for case_id in case_ids if case_id in loaded]
     audit.note(session, "case_ids", [case_id for case_id, _ in found])
     audit.note(session, "report_ids", [r["id"] for _, c in found for r in c.reports])

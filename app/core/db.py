@@ -69,9 +69,15 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, timeouts: Timeouts |
     timeouts = timeouts or Timeouts()
     if "poolclass" not in kwargs:
         kwargs.update(pool_size=10, max_overflow=20, pool_timeout=timeouts.pool_seconds)
-    # Sessions in UTC: timestamps aggregated to JSON in SQL (app/cases/loading.py) come out as the ORM's do.
     # No pre-ping: it would cost every request a round trip; a connection found dead is invalidated with the
     # whole pool by SQLAlchemy, and the next checkout reconnects.
+    connect_args = pg_connect_args(timeouts)
+    return create_engine(url, connect_args=connect_args, pool_recycle=1800, **kwargs)
+
+
+def pg_connect_args(timeouts: Timeouts) -> dict[str, Any]:
+    """psycopg's connection options: the engine's, and the request path's async connections' (app/core/adb.py)."""
+    # Sessions in UTC: timestamps aggregated to JSON in SQL (app/cases/loading.py) come out as the ORM's do.
     options = "-c timezone=UTC"
     if timeouts.statement_seconds:
         options += f" -c statement_timeout={timeouts.statement_seconds * 1000}"
@@ -87,7 +93,7 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, timeouts: Timeouts |
             "keepalives_interval": 1,
             "keepalives_count": 3,
         }
-    return create_engine(url, connect_args=connect_args, pool_recycle=1800, **kwargs)
+    return connect_args
 
 
 def insert_for(dialect: str) -> Any:

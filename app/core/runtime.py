@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
+from app.core.adb import AsyncPostgres
 from app.core.clock import Clock
 from app.core.config import Settings, get_settings
 from app.core.db import Timeouts, make_engine
@@ -21,6 +22,8 @@ class Runtime:
     settings: Settings
     engine: Engine
     clock: Clock
+    # PostgreSQL only: the request path's async connections for its hot statements (app/core/adb.py).
+    async_db: AsyncPostgres | None = None
     _components: dict[Callable[..., Any], Any] = field(default_factory=dict)
     _components_lock: Lock = field(default_factory=Lock)
 
@@ -33,18 +36,20 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None) -> "Runtime":
-        return cls(
-            settings=settings,
-            engine=make_engine(
-                settings.database_url,
-                timeouts=Timeouts(
-                    connect_seconds=settings.db_timeout_seconds,
-                    statement_seconds=settings.db_timeout_seconds,
-                    pool_seconds=settings.db_timeout_seconds,
-                ),
-            ),
-            clock=clock or Clock(),
+        timeouts = Timeouts(
+            connect_seconds=settings.db_timeout_seconds,
+            statement_seconds=settings.db_timeout_seconds,
+            pool_seconds=settings.db_timeout_seconds,
         )
+        engine = make_engine(settings.database_url, timeouts=timeouts)
+        async_db = AsyncPostgres(engine, timeouts) if engine.dialect.name == "postgresql" else None
+        return cls(settings=settings, engine=engine, clock=clock or Clock(), async_db=async_db)
+
+    def dispose(self) -> None:
+        """Close every connection this runtime holds (at shutdown; tests, after each)."""
+        if self.async_db is not None:
+            self.async_db.close_now()
+        self.engine.dispose()
 
 
 class LazyRuntime:

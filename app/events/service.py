@@ -113,6 +113,11 @@ def _row(offset: int, item: PendingEvent) -> dict[str, Any]:
     }
 
 
+def queued(session: Session) -> bool:
+    """Whether the unit of work has events to publish."""
+    return bool(session.info.get(PENDING))
+
+
 def discard(session: Session) -> None:
     """The unit of work rolled back: its events never happened."""
     session.info.pop(PENDING, None)

@@ -128,7 +128,7 @@ class TestCheckpoint:
                 if world.db.exec(select(AuditCheckpoint)).first() is not None:
                     break
                 threading.Event().wait(0.05)
-        app.state.runtime.get().engine.dispose()
+        app.state.runtime.get().dispose()
         world.db.rollback()
         assert world.db.exec(select(AuditCheckpoint)).first() is not None
 

@@ -51,7 +51,7 @@ def live(database_url: str) -> Iterator[Live]:
     app = create_app(settings, Clock())
     with serve(app, sock) as base_url:
         yield Live(base_url, settings, seeded, engine)
-    app.state.runtime.get().engine.dispose()
+    app.state.runtime.get().dispose()
     engine.dispose()
 
 
