@@ -14,6 +14,7 @@ import base64
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -48,10 +49,20 @@ def payload(size: int, head_hash: str, time: datetime | str, prev_checkpoint_has
 
 
 def private_key(settings: Settings) -> Ed25519PrivateKey:
+    return signer(settings)[0]
+
+
+def signer(settings: Settings) -> tuple[Ed25519PrivateKey, str]:
+    """The audit key and its key id, derived once per key (every write's receipt is signed with it)."""
     if settings.audit_signing_key is None:
         raise AuditKeyMissing("NETRAL_AUDIT_SIGNING_KEY is not set: checkpoints cannot be signed")
-    seed = base64.b64decode(settings.audit_signing_key.get_secret_value().strip())
-    return Ed25519PrivateKey.from_private_bytes(seed)
+    return _signer(settings.audit_signing_key.get_secret_value().strip())
+
+
+@lru_cache(maxsize=4)
+def _signer(seed: str) -> tuple[Ed25519PrivateKey, str]:
+    key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(seed))
+    return key, key_id(key.public_key())
 
 
 def new_private_seed() -> str:

@@ -42,9 +42,9 @@ def issue(settings: Settings, row: dict[str, Any]) -> str:
     digest = row_digest(row)
     if settings.audit_signing_key is None:
         return f"{VERSION} row={digest}"
-    key = checkpoints.private_key(settings)
+    key, key_id = checkpoints.signer(settings)
     signature = base64.urlsafe_b64encode(key.sign(CONTEXT + digest.encode())).rstrip(b"=").decode()
-    return f"{VERSION} row={digest} key={checkpoints.key_id(key.public_key())} sig={signature}"
+    return f"{VERSION} row={digest} key={key_id} sig={signature}"
 
 
 def parse(receipt: str) -> dict[str, str]:
