@@ -15,6 +15,7 @@ does.
 """
 
 import asyncio
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -29,6 +30,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from app.core.db import Timeouts, pg_connect_args
 
 Processor = Callable[[Any], Any]
+Connection = psycopg.AsyncConnection[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,9 @@ class AsyncPostgres:
         self.max_idle = max_idle
         self.listeners: list[Callable[[str], None]] = []  # told each statement's SQL (tests count them)
         self._built: dict[int, tuple[ClauseElement, Prebuilt]] = {}
-        self._idle: list[psycopg.AsyncConnection[dict[str, Any]]] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # Idle connections by the event loop that opened them: a server has one loop; tests run several.
+        self._idle: dict[asyncio.AbstractEventLoop, list[Connection]] = {}
+        self._lock = threading.Lock()
 
     def prebuilt(self, statement: ClauseElement) -> Prebuilt:
         key = id(statement)
@@ -114,25 +117,35 @@ class AsyncPostgres:
         rows = await self.fetch(statement, values)
         return next(iter(rows[0].values()))
 
-    async def _acquire(self) -> psycopg.AsyncConnection[dict[str, Any]]:
+    async def _acquire(self) -> Connection:
         loop = asyncio.get_running_loop()
-        if loop is not self._loop:  # connections belong to the loop that opened them (tests run several)
-            self.close_now()
-            self._loop = loop
-        if self._idle:
-            return self._idle.pop()
+        with self._lock:
+            idle = self._idle.get(loop)
+            if idle:
+                return idle.pop()
         return await psycopg.AsyncConnection.connect(
             self.conninfo, autocommit=True, row_factory=dict_row, **self.connect_args
         )
 
-    def _release(self, connection: psycopg.AsyncConnection[dict[str, Any]]) -> None:
-        if len(self._idle) < self.max_idle and asyncio.get_running_loop() is self._loop:
-            self._idle.append(connection)
-        else:
-            connection.pgconn.finish()
+    def _release(self, connection: Connection) -> None:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            for closed in [other for other in self._idle if other.is_closed()]:
+                _finish(self._idle.pop(closed))
+            idle = self._idle.setdefault(loop, [])
+            if len(idle) < self.max_idle:
+                idle.append(connection)
+                return
+        connection.pgconn.finish()
 
     def close_now(self) -> None:
         """Close the idle connections (synchronously: from any thread, with or without their loop)."""
-        idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.pgconn.finish()
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            _finish(connections)
+
+
+def _finish(connections: list[Connection]) -> None:
+    for connection in connections:
+        connection.pgconn.finish()
