@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -93,20 +93,28 @@ def record_status(
     principal: Principal,
     now: datetime,
 ) -> None:
-    session.add(
-        CaseStatusChange(
-            case_id=case.id,
-            from_status=from_status,
-            to_status=to_status,
-            reason=reason,
-            actor_agency_id=principal.agency_id,
-            actor_client_id=principal.client_id,
-            at=now,
-        )
+    _history(
+        session,
+        case_id=case.id,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        actor_agency_id=principal.agency_id,
+        actor_client_id=principal.client_id,
+        at=now,
     )
     events.record(
         session, "case.status_changed", case_id=case.id, now=now, from_status=from_status, to_status=to_status
     )
+
+
+_INSERT_HISTORY = insert(CaseStatusChange.__table__)  # type: ignore[attr-defined]
+
+
+def _history(session: Session, **row: Any) -> None:
+    """The status-history row, as one prebuilt insert: no ORM object, so a push or a transition has nothing
+    left for the unit of work's flush (bench/README.md, fifth pass)."""
+    session.connection().execute(_INSERT_HISTORY, row)
 
 
 ADMINISTRATIVE_CLOSURE = "administrative closure"
@@ -123,16 +131,15 @@ def close_administratively(session: Session, case: CaseFile, *, reason: str, now
         expected_version=case.version,
         values={"status": S.closed.value, "closed_at": now, "updated_at": now},
     )
-    session.add(
-        CaseStatusChange(
-            case_id=case.id,
-            from_status=from_status,
-            to_status=S.closed.value,
-            reason=reason,
-            actor_agency_id=case.custodian_agency_id,
-            actor_client_id="operator",
-            at=now,
-        )
+    _history(
+        session,
+        case_id=case.id,
+        from_status=from_status,
+        to_status=S.closed.value,
+        reason=reason,
+        actor_agency_id=case.custodian_agency_id,
+        actor_client_id="operator",
+        at=now,
     )
     events.record(
         session, "case.status_changed", case_id=case.id, now=now, from_status=from_status, to_status=S.closed.value
