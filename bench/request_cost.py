@@ -4,11 +4,13 @@
   report (SQL, in bulk).
 - Netral (`netral serve`, one process) and the bare baseline (``bench/bare_app.py``: a raw ASGI app on the
   same driver sending the same SQL) are loaded one at a time, each pinned to core 1, by wrk pinned to core 0
-  (`taskset`), 32 connections, for ``--seconds`` each.
-- Printed: req/s, p50 and p99 of each, and Netral's ratio against its baseline.
+  (`taskset`), 32 connections, for ``--seconds`` each; per endpoint, ``--rounds`` times in alternation (bare,
+  Netral, bare, Netral, ...), so a machine whose speed drifts during the run moves both sides alike.
+- Printed: req/s, p50 and p99 of each side's median run, Netral's ratio against the bare run next to it in
+  each round, and the median of those ratios.
 
 Needs the machine's PostgreSQL and wrk (Debian package). Usage:
-``python bench/request_cost.py [--cases 10000] [--seconds 10] [--connections 32]``.
+``python bench/request_cost.py [--cases 10000] [--seconds 10] [--connections 32] [--rounds 3]``.
 """
 
 import argparse
@@ -16,12 +18,14 @@ import json
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -210,87 +214,101 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating bare/Netral runs per endpoint")
     args = parser.parse_args()
 
     name = make_database(args.cases)
     results: dict[str, dict[str, dict[str, float]]] = {}
+    ratios: dict[str, list[float]] = {}
     try:
         clients = seed(name, args.cases)
         case_id = str(uuid.UUID(bytes=bytes.fromhex(__import__("hashlib").md5(b"c1").hexdigest())))
         env = settings_env(name)
         bare_port, netral_port = free_port(), free_port()
+        # Both servers up at once (each pinned to core 1; the idle one sleeps), loaded in turn per endpoint,
+        # round after round: a machine whose speed drifts during the run moves both sides alike.
         bare = start(
             [sys.executable, "bench/bare_app.py", "--port", str(bare_port), "--database-url", f"{PG}/{name}"],
             {},
             bare_port,
         )
-        try:
-            base = f"http://127.0.0.1:{bare_port}"
-            results["case read"] = {
-                "bare": wrk(base, lua("GET", f"/case/{case_id}", {}), args.seconds, args.connections)
-            }
-            results["page of 50"] = {"bare": wrk(base, lua("GET", "/cases", {}), args.seconds, args.connections)}
-            results["push"] = {
-                "bare": wrk(
-                    base,
-                    lua("POST", "/push", {"Content-Type": "application/json"}, push_body()),
-                    args.seconds,
-                    args.connections,
-                )
-            }
-        finally:
-            bare.terminate()
-            bare.wait()
         netral = start([sys.executable, "-m", "app.cli", "serve", "--port", str(netral_port)], env, netral_port)
         try:
-            base = f"http://127.0.0.1:{netral_port}"
+            bare_base, base = f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{netral_port}"
             kasn = {"Authorization": f"Bearer {token(base, clients['KASN'])}"}
             aptika = {"Authorization": f"Bearer {token(base, clients['APTIKA'])}", "Content-Type": "application/json"}
-            results["case read"]["netral"] = wrk(
-                base, lua("GET", f"/api/v1/cases/{case_id}", kasn), args.seconds, args.connections
-            )
-            results["page of 50"]["netral"] = wrk(
-                base, lua("GET", "/api/v1/cases?limit=50", kasn), args.seconds, args.connections
-            )
             unique = (
                 'local id = string.format("%d-%d-%d", os.time(), math.random(1, 1e9), n)\n'
                 '  body = body:gsub("REF", "W-" .. id):gsub("URL", id)\n'
                 '  wrk.headers["Idempotency-Key"] = "k-" .. id'
             )
-            results["push"]["netral"] = wrk(
-                base, lua("POST", "/api/v1/reports", aptika, push_body(), unique), args.seconds, args.connections
-            )
-            # Each request moves another seeded case from submitted to screening (If-Match: *).
-            results["transition / bare insert"] = {
-                "bare": results["push"]["bare"],
-                "netral": wrk(
-                    base,
-                    transition_script(name, {**kasn, "Content-Type": "application/json"}),
-                    args.seconds,
-                    args.connections,
-                    warm_up=transition_script(name, {**kasn, "Content-Type": "application/json"}, from_the_end=True),
+            bare_insert = lua("POST", "/push", {"Content-Type": "application/json"}, push_body())
+            moving = {**kasn, "Content-Type": "application/json"}
+            # Each transition request moves another seeded case from submitted to screening (If-Match: *);
+            # every round's script lists the cases still submitted.
+            endpoints: dict[str, tuple[Any, Any]] = {
+                "case read": (
+                    lambda: (lua("GET", f"/case/{case_id}", {}), None),
+                    lambda: (lua("GET", f"/api/v1/cases/{case_id}", kasn), None),
+                ),
+                "page of 50": (
+                    lambda: (lua("GET", "/cases", {}), None),
+                    lambda: (lua("GET", "/api/v1/cases?limit=50", kasn), None),
+                ),
+                "push": (
+                    lambda: (bare_insert, None),
+                    lambda: (lua("POST", "/api/v1/reports", aptika, push_body(), unique), None),
+                ),
+                "transition / bare insert": (
+                    lambda: (bare_insert, None),
+                    lambda: (
+                        transition_script(name, moving),
+                        transition_script(name, moving, from_the_end=True),
+                    ),
                 ),
             }
+            for label, (bare_script, netral_script) in endpoints.items():
+                runs: dict[str, list[dict[str, float]]] = {"bare": [], "netral": []}
+                for _round in range(args.rounds):
+                    for side, url, script in (("bare", bare_base, bare_script), ("netral", base, netral_script)):
+                        measured, warm_up = script()
+                        runs[side].append(wrk(url, measured, args.seconds, args.connections, warm_up=warm_up))
+                results[label] = {side: median_run(side_runs) for side, side_runs in runs.items()}
+                ratios[label] = [n["rps"] / b["rps"] for b, n in zip(runs["bare"], runs["netral"], strict=True)]
         finally:
-            netral.terminate()
-            netral.wait()
+            for server in (bare, netral):
+                server.terminate()
+                server.wait()
     finally:
         with psycopg.connect(f"{PG}/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    print_table(results, args)
+    print_table(results, ratios, args)
 
 
-def print_table(results: dict[str, dict[str, dict[str, float]]], args: argparse.Namespace) -> None:
+def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run with the median throughput (its latencies with it)."""
+    return sorted(runs, key=lambda run: run["rps"])[len(runs) // 2]
+
+
+def print_table(
+    results: dict[str, dict[str, dict[str, float]]], ratios: dict[str, list[float]], args: argparse.Namespace
+) -> None:
     print(
-        f"\n{args.cases} cases, {args.connections} connections, {args.seconds} s each; server on core 1, wrk on core 0"
+        f"\n{args.cases} cases, {args.connections} connections, {args.seconds} s each, {args.rounds} alternating "
+        "rounds (median run shown); server on core 1, wrk on core 0"
     )
-    print("| endpoint | bare req/s | bare p50 / p99 ms | Netral req/s | Netral p50 / p99 ms | ratio | non-2xx |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| endpoint | bare req/s | bare p50 / p99 ms | Netral req/s | Netral p50 / p99 ms | ratio | ratio per round "
+        "| non-2xx |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for label, pair in results.items():
         bare, netral = pair["bare"], pair["netral"]
+        rounds = ", ".join(f"{r:.3f}" for r in ratios[label])
         print(
             f"| {label} | {bare['rps']:.0f} | {bare['p50']:.1f} / {bare['p99']:.1f} | {netral['rps']:.0f} | "
-            f"{netral['p50']:.1f} / {netral['p99']:.1f} | {netral['rps'] / bare['rps']:.3f} | {netral['non2xx']:.0f} |"
+            f"{netral['p50']:.1f} / {netral['p99']:.1f} | {statistics.median(ratios[label]):.3f} | {rounds} | "
+            f"{netral['non2xx']:.0f} |"
         )
 
 
