@@ -201,13 +201,20 @@ def transition(
 def bump(session: Session, case: CaseFile, *, expected_version: int, values: dict[str, object]) -> None:
     """Compare-and-set on ``version``: of two writers holding the same ETag exactly one succeeds."""
     values.setdefault("version", expected_version + 1)
-    columns = CaseFile.__table__.c  # type: ignore[attr-defined]
-    row = session.execute(
-        update(CaseFile)
-        .where(col(CaseFile.id) == case.id, col(CaseFile.version) == expected_version)
-        .values(**values)
-        .returning(*columns)
-    ).first()
+    table = CaseFile.__table__  # type: ignore[attr-defined]
+    session.flush()  # what the session holds goes first, as its autoflush would send it
+    # A Core UPDATE on the request's connection: the ORM's bulk-update path (criteria evaluated against the
+    # identity map) cost a transition 8 % of its time; the row it returns is set on ``case`` below.
+    row = (
+        session.connection()
+        .execute(
+            update(table)
+            .where(table.c.id == case.id, table.c.version == expected_version)
+            .values(**values)
+            .returning(*table.c)
+        )
+        .first()
+    )
     if row is None:
         raise PreconditionFailed("The case changed since you read it; fetch it again for a fresh ETag.")
     for name, value in row._mapping.items():  # the row as stored, without a second read
