@@ -162,7 +162,6 @@ def list_cases(
     summary="One case, with its ETag",
     responses={200: CASE_VIEW, **problem_responses(401, 403, 404, 422)},
 )
-# ``async``: the busiest route reads its case on the event loop (``loading.load_from_loop``).
 async def get_case(
     case_id: uuid.UUID,
     principal: CaseReader,
@@ -171,6 +170,7 @@ async def get_case(
     now: NowDep,
     response: Response,
 ) -> CaseForAuthority | CaseForObserver:
+    # ``async``: the busiest route reads its case on the event loop (``loading.load_from_loop``).
     found: list[CaseForAuthority] | list[CaseForObserver] = []
     if policy.reads_cases(principal):
         loaded = await loading.load_from_loop(runtime, session, [case_id])

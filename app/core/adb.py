@@ -7,11 +7,11 @@ dialect (``Prebuilt``): the same SQL text, the same bind casts, and the column t
 processing, so a row read here is the row the ORM would have read. Everything else, and everything on SQLite,
 stays on the SQLAlchemy session and its worker thread.
 
-Connections are opened on demand in the running event loop and kept (up to ``max_idle``) for the next request;
-they run in autocommit with the engine's session options (UTC, statement timeout, keepalives). A failure to
-reach or hear from the database is raised as SQLAlchemy's ``OperationalError``, which the error handlers
-answer with 503, and it drops every idle connection (after a restart they are all dead), as the engine's pool
-does.
+Connections are opened on demand in the running event loop and kept (up to ``max_idle`` per loop: a server
+has one, tests run several) for the next request; they run in autocommit with the engine's session options
+(UTC, statement timeout, keepalives). A failure to reach or hear from the database is raised as SQLAlchemy's
+``OperationalError``, which the error handlers answer with 503, and it drops every idle connection (after a
+restart they are all dead), as the engine's pool does.
 """
 
 import asyncio
