@@ -92,8 +92,11 @@ def test_one_chain_from_several_processes(world: World, servers: list[str]) -> N
     deadline = time.monotonic() + 10  # every row: summarised and sealed by the servers, not by this test
     while True:
         world.db.rollback()
-        unsealed = world.db.exec(select(func.count()).where(col(AuditEvent.seq).is_(None))).one()
+        # Windows first: a window's closing deletes it and writes its summary row in one transaction, so once no
+        # window is seen every summary row exists, and the second query (a later snapshot) sees whether it is
+        # sealed. The other order could see "all sealed" just before a closing committed new rows.
         open_windows = world.db.exec(select(func.count()).where(col(RateWindow.scope).startswith("refused:"))).one()
+        unsealed = world.db.exec(select(func.count()).where(col(AuditEvent.seq).is_(None))).one()
         if unsealed == 0 and open_windows == 0:
             break
         assert time.monotonic() < deadline, "the servers left rows unsealed"
