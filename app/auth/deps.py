@@ -16,7 +16,6 @@ from app.access.roles import ALL_SCOPES
 from app.agreements.models import AgreementState
 from app.auth import client_limits, service
 from app.auth.jwt_guard import JWTRejected
-from app.core.db import autocommit
 from app.core.deps import now_of, runtime_of
 from app.core.errors import InsufficientScope, InvalidToken, ProblemError, Unauthorized
 from app.core.runtime import Runtime
@@ -47,13 +46,13 @@ def _bearer(authorization: str | None) -> str:
 async def get_principal(
     security_scopes: SecurityScopes,
     request: Request,
-    _unit_of_work: SessionDep,  # every authenticated request has one, and so its audit row
+    session: SessionDep,  # every authenticated request has its unit of work, and so its audit row
     authorization: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
     runtime, now = runtime_of(request), now_of(request)
     token = _bearer(authorization)
     try:
-        principal = await _resolve(runtime, token, now)
+        principal = await _resolve(runtime, session, token, now)
     except JWTRejected as exc:
         raise InvalidToken(
             str(exc),
@@ -80,22 +79,20 @@ async def get_principal(
     return principal
 
 
-async def _resolve(runtime: Runtime, token: str, now: datetime) -> Principal:
+async def _resolve(runtime: Runtime, session: Session, token: str, now: datetime) -> Principal:
     """On PostgreSQL, from the event loop: the authorisation version (one prebuilt statement on the async
     driver), then the cache alone, which answers for every token seen before at this version. Otherwise (a
-    first sight, a moved version, SQLite) on a worker thread, loading what the cache lacks."""
+    first sight, a moved version, SQLite) in the request's own session on a worker thread, loading what the
+    cache lacks (on SQLite inside the request's one transaction, so its write lock is taken once)."""
     cache = service.principal_cache(runtime)
     if runtime.async_db is not None:
         cache.at_version(await runtime.async_db.scalar(service.AUTH_VERSION))
         principal = service.cached_principal(cache, token, settings=runtime.settings, now=now)
         if principal is not None:
             return principal
-    return await run_in_threadpool(_resolve_loading, runtime, token, now, cache)
-
-
-def _resolve_loading(runtime: Runtime, token: str, now: datetime, cache: service.PrincipalCache) -> Principal:
-    with Session(autocommit(runtime.engine)) as session:
-        return service.resolve_principal(session, token, settings=runtime.settings, now=now, cache=cache)
+    return await run_in_threadpool(
+        service.resolve_principal, session, token, settings=runtime.settings, now=now, cache=cache
+    )
 
 
 SUNSET_WARNING_DAYS = 30
