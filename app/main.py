@@ -89,8 +89,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         runtime = app.state.runtime.get()
         async with audit_background(runtime):
             yield
-        if runtime.async_db is not None:
-            runtime.async_db.close_now()
+        runtime.dispose()
 
     app = NetralApp(
         lifespan=lifespan,

@@ -108,25 +108,28 @@ _INSERT_EVENT_AND_OBJECTS = select(_EVENT_CTE.c.id).add_cte(
 def append(session: Session, entry: AuditEntry) -> int:
     """The row, unsealed, in the caller's transaction (and its object index). Returns its insertion id.
     On PostgreSQL the row and its index go in one statement (a data-modifying CTE): one round trip."""
-    fields = row_fields(entry)
-    values = sorted(object_values(fields["object_ids"]))
     connection = session.connection()
-    if values and connection.dialect.name == "postgresql":
-        return int(connection.execute(_INSERT_EVENT_AND_OBJECTS, {**fields, "object_values": values}).scalar_one())
+    if connection.dialect.name == "postgresql":
+        return int(connection.execute(*_pg_append(entry)).scalar_one())
+    fields = row_fields(entry)
     event_id = int(connection.execute(_INSERT_EVENT, fields).scalar_one())
-    if values:
+    if values := sorted(object_values(fields["object_ids"])):
         connection.execute(_INSERT_OBJECTS, [{"value": v, "event_id": event_id} for v in values])
     return event_id
 
 
 async def append_async(database: AsyncPostgres, entry: AuditEntry) -> int:
-    """``append`` in autocommit on the request path's async driver (PostgreSQL): the row and its index in
-    the same one statement."""
+    """``append`` in autocommit on the request path's async driver (PostgreSQL), the same one statement."""
+    return int(await database.scalar(*_pg_append(entry)))
+
+
+def _pg_append(entry: AuditEntry) -> tuple[Any, dict[str, Any]]:
+    """PostgreSQL's one statement for a row: with its object index when it names objects."""
     fields = row_fields(entry)
     values = sorted(object_values(fields["object_ids"]))
     if values:
-        return int(await database.scalar(_INSERT_EVENT_AND_OBJECTS, {**fields, "object_values": values}))
-    return int(await database.scalar(_INSERT_EVENT, fields))
+        return _INSERT_EVENT_AND_OBJECTS, {**fields, "object_values": values}
+    return _INSERT_EVENT, fields
 
 
 def try_lock_chain(session: Session) -> bool:
