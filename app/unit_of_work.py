@@ -9,15 +9,18 @@ in a transaction of their own.
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.audit.recorder import SAFE_METHODS, receipt, record_read, record_success
+from app.audit.recorder import SAFE_METHODS, receipt, record_read, record_success, record_success_program
+from app.core import programs
+from app.core.adb import Transaction
 from app.core.db import autocommit
 from app.core.deps import now_of, runtime_of
+from app.core.programs import Program, T
 from app.events import service as events
 
 
@@ -38,6 +41,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     except BaseException:
         await run_in_threadpool(_abandon, session)
         raise
+    if getattr(request.state, "ended_on_loop", False):  # ``get_work`` ended this request's unit of work
+        if _untouched(session):
+            session.close()
+        else:
+            await run_in_threadpool(_abandon, session)
+        return
     if read and runtime.async_db is not None and _untouched(session):
         # A read that sent nothing through the session (its statements went on the async driver): its audit
         # row goes that way too, and no thread is needed.
@@ -73,3 +82,63 @@ def _abandon(session: Session) -> None:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+class Work:
+    """The unit of work of a route whose work is a program (app/core/programs.py): ``run`` it, then the
+    dependency ends the unit as ``get_session`` does (feed events, audit row, commit, receipt).
+
+    - PostgreSQL: one transaction block on the request path's async driver, from the event loop: no worker
+      thread, no ORM (bench/README.md, sixth pass).
+    - SQLite: the request's session, each ``run`` on a worker thread (``get_session`` ends it).
+    """
+
+    def __init__(self, dialect: str, info: dict[str, Any]) -> None:
+        self.dialect, self.info = dialect, info
+
+    async def run(self, program: Program[T]) -> T:
+        raise NotImplementedError
+
+
+class _OnSession(Work):
+    def __init__(self, session: Session) -> None:
+        super().__init__(session.get_bind().dialect.name, session.info)
+        self.session = session
+
+    async def run(self, program: Program[T]) -> T:
+        return await run_in_threadpool(programs.run, self.session, program)
+
+
+class _OnLoop(Work):
+    def __init__(self, transaction: Transaction) -> None:
+        super().__init__("postgresql", {})
+        self.transaction = transaction
+
+    async def run(self, program: Program[T]) -> T:
+        return await self.transaction.run(program)
+
+
+async def get_work(request: Request, session: SessionDep) -> AsyncIterator[Work]:
+    """``session`` is the request's one session (the principal's dependency holds it too): on SQLite the work
+    runs in it and ``get_session`` ends the unit; on PostgreSQL this ends it, and ``get_session`` only closes
+    what the principal's resolution may have read."""
+    runtime = runtime_of(request)
+    if runtime.async_db is None:
+        yield _OnSession(session)
+        return
+    now = now_of(request)
+    async with runtime.async_db.transaction() as transaction:
+        work = _OnLoop(transaction)
+        yield work
+        # As ``_finish``: the queued feed events (the feed position last), then the audit row, then COMMIT.
+        await transaction.run(_ending(work, request, now))
+    request.state.ended_on_loop = True
+    receipt(request, runtime.settings)
+
+
+def _ending(work: Work, request: Request, now: datetime) -> Program[None]:
+    yield from events.publish_program(work.dialect, work.info)
+    yield from record_success_program(work.dialect, work.info, request, now)
+
+
+WorkDep = Annotated[Work, Depends(get_work, scope="function")]

@@ -23,6 +23,7 @@ from app.audit.service import AuditEntry
 from app.core.adb import AsyncPostgres
 from app.core.config import Settings
 from app.core.db import autocommit
+from app.core.programs import Program
 
 log = logging.getLogger("netral.audit")
 
@@ -100,19 +101,25 @@ def client_ip(request: Request) -> str | None:
 
 def record_success(session: Session, request: Request, now: Any) -> None:
     """In the request's transaction, last: its row, unsealed. ``receipt`` seals it once that committed."""
-    request.state.audit_event_id = service.append(session, _success(session, request, now))
+    request.state.audit_event_id = service.append(session, success_entry(session.info, request, now))
 
 
 async def record_read(database: AsyncPostgres, session: Session, request: Request, now: Any) -> None:
     """A read's row, from the event loop: a read on PostgreSQL has no transaction block to share (autocommit),
     so its row goes in one statement of its own on the async driver."""
-    request.state.audit_event_id = await service.append_async(database, _success(session, request, now))
+    request.state.audit_event_id = await service.append_async(database, success_entry(session.info, request, now))
 
 
-def _success(session: Session, request: Request, now: Any) -> AuditEntry:
+def record_success_program(dialect: str, info: dict[str, Any], request: Request, now: Any) -> Program[None]:
+    """``record_success`` as a program (app/core/programs.py), for a unit of work on the async driver."""
+    request.state.audit_event_id = yield from service.append_program(dialect, success_entry(info, request, now))
+
+
+def success_entry(info: dict[str, Any], request: Request, now: Any) -> AuditEntry:
+    """The row of a request that succeeded, naming what its unit of work noted (``service.note``)."""
     route = request.scope.get("route")
     status = getattr(route, "status_code", None) or 200
-    noted = session.info.get("audit_objects")
+    noted = info.get(service.NOTED)
     entry = entry_for(request, status=status, outcome="allowed", now=now, noted=noted)
     request.state.audit_entry = entry
     return entry

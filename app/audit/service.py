@@ -30,10 +30,13 @@ from sqlmodel import Session, col, select
 
 from app.audit.checkpoints import format_time
 from app.audit.models import AuditEvent, AuditHead, AuditObject
+from app.core import programs
 from app.core.adb import AsyncPostgres
 from app.core.db import autocommit
+from app.core.programs import Program, Step
 
 MAX_OBJECT_ID = 200
+NOTED = "audit_objects"  # the key of a unit of work's ``info`` that names the objects its audit row lists
 EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
 HEAD = AuditHead.__table__  # type: ignore[attr-defined]
 OBJECTS = AuditObject.__table__  # type: ignore[attr-defined]
@@ -106,15 +109,21 @@ _INSERT_EVENT_AND_OBJECTS = select(_EVENT_CTE.c.id).add_cte(
 
 
 def append(session: Session, entry: AuditEntry) -> int:
-    """The row, unsealed, in the caller's transaction (and its object index). Returns its insertion id.
-    On PostgreSQL the row and its index go in one statement (a data-modifying CTE): one round trip."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        return int(connection.execute(*_pg_append(entry)).scalar_one())
+    """The row, unsealed, in the caller's transaction (and its object index). Returns its insertion id."""
+    return programs.run(session, append_program(session.get_bind().dialect.name, entry))
+
+
+def append_program(dialect: str, entry: AuditEntry) -> Program[int]:
+    """``append`` as a program (app/core/programs.py). On PostgreSQL the row and its index go in one
+    statement (a data-modifying CTE): one round trip."""
+    if dialect == "postgresql":
+        rows = yield Step(*_pg_append(entry))
+        return int(rows[0]["id"])
     fields = row_fields(entry)
-    event_id = int(connection.execute(_INSERT_EVENT, fields).scalar_one())
+    rows = yield Step(_INSERT_EVENT, fields)
+    event_id = int(rows[0]["id"])
     if values := sorted(object_values(fields["object_ids"])):
-        connection.execute(_INSERT_OBJECTS, [{"value": v, "event_id": event_id} for v in values])
+        yield Step(_INSERT_OBJECTS, [{"value": v, "event_id": event_id} for v in values])
     return event_id
 
 
@@ -235,7 +244,12 @@ def seal_pending(engine: Engine) -> int:
 
 def note(session: Session, name: str, ids: Iterable[object]) -> None:
     """Names objects the request's transaction read or wrote, for its audit row's ``object_ids``."""
-    objects = session.info.setdefault("audit_objects", {})
+    note_in(session.info, name, ids)
+
+
+def note_in(info: dict[str, Any], name: str, ids: Iterable[object]) -> None:
+    """``note`` for a program (app/core/programs.py): in its unit of work's ``info``."""
+    objects = info.setdefault(NOTED, {})
     listed = objects.setdefault(name, [])
     seen = set(listed)
     for value in map(str, ids):

@@ -14,6 +14,7 @@ from app.access import policy
 from app.access.policy import Action, Principal
 from app.cases.models import CaseFile, CaseStatus, CaseStatusChange, InformationRequest, SanctionOutcome
 from app.catalogues.data import SANCTIONS_BY_CODE, SANCTIONS_VERSION
+from app.core import programs
 from app.core.db import upsert
 from app.core.errors import (
     Conflict,
@@ -23,6 +24,7 @@ from app.core.errors import (
     ProblemError,
     ValidationProblem,
 )
+from app.core.programs import Program, Step
 from app.events import service as events
 from app.reports.models import Report
 
@@ -60,14 +62,12 @@ def dedupe_key(asn_identifier: str, content_url: str) -> str:
     return hashlib.sha256(f"{asn_identifier}\n{content_url}".encode()).hexdigest()
 
 
-def open_or_join(session: Session, *, new_case: CaseFile, now: datetime) -> tuple[CaseFile, bool]:
+def open_or_join(dialect: str, *, new_case: CaseFile, now: datetime) -> Program[tuple[CaseFile, bool]]:
     """One statement: insert the case, or — same ASN and URL, the unique ``dedupe_key`` decides, under
     concurrency too — join the existing one, bumping its version (another writer's join is no conflict, so
     unconditionally). A new case is the only one whose version is 1 after this."""
-    connection = session.connection()
-    statement = _open_or_join(connection.dialect.name)
-    row = connection.execute(statement, {**new_case.model_dump(), "joined_at": now}).mappings().one()
-    case = CaseFile.model_validate(dict(row))
+    rows = yield Step(_open_or_join(dialect), {**new_case.model_dump(), "joined_at": now})
+    case = CaseFile.model_validate(rows[0])
     return case, case.version != 1
 
 
@@ -76,6 +76,7 @@ def _open_or_join(dialect: str) -> Any:
     table = CaseFile.__table__  # type: ignore[attr-defined]
     return (
         upsert(table, dialect)
+        .values({column.name: bindparam(column.name) for column in table.c})
         .on_conflict_do_update(
             index_elements=["dedupe_key"], set_={"version": table.c.version + 1, "updated_at": bindparam("joined_at")}
         )
@@ -93,28 +94,54 @@ def record_status(
     principal: Principal,
     now: datetime,
 ) -> None:
-    _history(
+    programs.run(
         session,
-        case_id=case.id,
+        status_program(
+            session.info,
+            case.id,
+            from_status=from_status,
+            to_status=to_status,
+            reason=reason,
+            actor=(principal.agency_id, principal.client_id),
+            now=now,
+        ),
+    )
+
+
+def status_program(
+    info: dict[str, Any],
+    case_id: uuid.UUID,
+    *,
+    from_status: str | None,
+    to_status: str,
+    reason: str,
+    actor: tuple[uuid.UUID, str],
+    now: datetime,
+) -> Program[None]:
+    """A status change on record: its history row (``actor``: agency id and client id), and its feed event
+    queued in the unit of work."""
+    yield _history(
+        case_id=case_id,
         from_status=from_status,
         to_status=to_status,
         reason=reason,
-        actor_agency_id=principal.agency_id,
-        actor_client_id=principal.client_id,
+        actor_agency_id=actor[0],
+        actor_client_id=actor[1],
         at=now,
     )
-    events.record(
-        session, "case.status_changed", case_id=case.id, now=now, from_status=from_status, to_status=to_status
-    )
+    events.queue(info, "case.status_changed", case_id=case_id, now=now, from_status=from_status, to_status=to_status)
 
 
-_INSERT_HISTORY = insert(CaseStatusChange.__table__)  # type: ignore[attr-defined]
+_HISTORY_COLUMNS = ("case_id", "from_status", "to_status", "reason", "actor_agency_id", "actor_client_id", "at")
+_INSERT_HISTORY = insert(CaseStatusChange.__table__).values(  # type: ignore[attr-defined]
+    {name: bindparam(name) for name in _HISTORY_COLUMNS}
+)
 
 
-def _history(session: Session, **row: Any) -> None:
+def _history(**row: Any) -> Step:
     """The status-history row, as one prebuilt insert: no ORM object, so a push or a transition has nothing
     left for the unit of work's flush (bench/README.md, fifth pass)."""
-    session.connection().execute(_INSERT_HISTORY, row)
+    return Step(_INSERT_HISTORY, row)
 
 
 ADMINISTRATIVE_CLOSURE = "administrative closure"
@@ -131,18 +158,17 @@ def close_administratively(session: Session, case: CaseFile, *, reason: str, now
         expected_version=case.version,
         values={"status": S.closed.value, "closed_at": now, "updated_at": now},
     )
-    _history(
+    programs.run(
         session,
-        case_id=case.id,
-        from_status=from_status,
-        to_status=S.closed.value,
-        reason=reason,
-        actor_agency_id=case.custodian_agency_id,
-        actor_client_id="operator",
-        at=now,
-    )
-    events.record(
-        session, "case.status_changed", case_id=case.id, now=now, from_status=from_status, to_status=S.closed.value
+        status_program(
+            session.info,
+            case.id,
+            from_status=from_status,
+            to_status=S.closed.value,
+            reason=reason,
+            actor=(case.custodian_agency_id, "operator"),
+            now=now,
+        ),
     )
 
 

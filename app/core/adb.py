@@ -15,8 +15,9 @@ restart they are all dead), as the engine's pool does.
 """
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -28,6 +29,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from app.core.db import Timeouts, pg_connect_args
+from app.core.programs import Program, Rows, T
 
 Processor = Callable[[Any], Any]
 Connection = psycopg.AsyncConnection[dict[str, Any]]
@@ -52,7 +54,7 @@ class Prebuilt:
             name: value for name, value in compiled.construct_params(_check=False).items() if value is not None
         }
         results: dict[str, Processor] = {}
-        for column in getattr(statement, "selected_columns", ()):
+        for column in getattr(statement, "exported_columns", ()):  # a select's columns, or RETURNING's
             processor = column.type._cached_result_processor(dialect, None)
             if processor is not None:
                 results[column.key] = processor
@@ -91,31 +93,59 @@ class AsyncPostgres:
         return self._built[key][1]
 
     async def fetch(self, statement: ClauseElement, values: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        built = self.prebuilt(statement)
-        params = built.params(values or {})
-        for listener in self.listeners:
-            listener(built.sql)
-        connection = None
+        """One statement in autocommit."""
+        connection = await self._acquire()
         try:
-            connection = await self._acquire()
-            cursor = await connection.execute(built.sql, params)
-            rows = await cursor.fetchall() if cursor.description is not None else []
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            self.close_now()
-            if connection is not None:
-                connection.pgconn.finish()
-            wrapper = sa_exc.InterfaceError if isinstance(exc, psycopg.InterfaceError) else sa_exc.OperationalError
-            raise wrapper(built.sql, params, exc) from exc
+            rows = await Transaction(self, connection).execute(statement, values or {})
+        except sa_exc.DBAPIError as exc:
+            self._after_error(connection, exc)
+            raise
         except BaseException:  # cancelled, or a bug: the connection's state is unknown, it is not reused
-            if connection is not None:
-                connection.pgconn.finish()
+            connection.pgconn.finish()
             raise
         self._release(connection)
-        return [built.row(row) for row in rows]
+        return rows
 
-    async def scalar(self, statement: ClauseElement, values: Mapping[str, Any] | None = None) -> Any:
-        rows = await self.fetch(statement, values)
-        return next(iter(rows[0].values()))
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator["Transaction"]:
+        """One transaction block on a connection of its own: COMMIT when the body ends, ROLLBACK when it
+        raises. A connection whose state is unknown afterwards (lost, cancelled mid-statement) is not reused."""
+        connection = await self._acquire()
+        transaction = Transaction(self, connection)
+        try:
+            await transaction.command("BEGIN")
+            yield transaction
+            await transaction.command("COMMIT")
+        except sa_exc.DBAPIError as exc:
+            self._after_error(connection, exc, in_block=True)
+            raise
+        except Exception:  # the work refused (a problem, a bug): its statements are undone, the connection kept
+            await self._roll_back(transaction)
+            raise
+        except BaseException:
+            connection.pgconn.finish()
+            raise
+        self._release(connection)
+
+    async def _roll_back(self, transaction: "Transaction") -> None:
+        try:
+            await transaction.command("ROLLBACK")
+        except BaseException:
+            transaction.connection.pgconn.finish()
+            raise
+        self._release(transaction.connection)
+
+    def _after_error(self, connection: Connection, exc: sa_exc.DBAPIError, *, in_block: bool = False) -> None:
+        """A lost database drops every idle connection (after a restart they are all dead), as the engine's
+        pool does. Any other error leaves an autocommit connection usable; a failed block's connection is
+        dropped rather than rolled back on the loop's time."""
+        lost = isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
+        if lost:
+            self.close_now()
+        if lost or in_block:
+            connection.pgconn.finish()
+            return
+        self._release(connection)
 
     async def _acquire(self) -> Connection:
         loop = asyncio.get_running_loop()
@@ -123,9 +153,17 @@ class AsyncPostgres:
             idle = self._idle.get(loop)
             if idle:
                 return idle.pop()
-        return await psycopg.AsyncConnection.connect(
-            self.conninfo, autocommit=True, row_factory=dict_row, **self.connect_args
-        )
+        try:
+            return await psycopg.AsyncConnection.connect(
+                self.conninfo, autocommit=True, row_factory=dict_row, **self.connect_args
+            )
+        except psycopg.Error as exc:
+            self.close_now()
+            raise wrap("connect", {}, exc) from exc
+
+    async def scalar(self, statement: ClauseElement, values: Mapping[str, Any] | None = None) -> Any:
+        rows = await self.fetch(statement, values)
+        return next(iter(rows[0].values()))
 
     def _release(self, connection: Connection) -> None:
         loop = asyncio.get_running_loop()
@@ -144,6 +182,56 @@ class AsyncPostgres:
             idle, self._idle = self._idle, {}
         for connections in idle.values():
             _finish(connections)
+
+
+class Transaction:
+    """Statements on one connection: in autocommit (``AsyncPostgres.fetch``) or inside a block
+    (``AsyncPostgres.transaction``). Runs programs (app/core/programs.py)."""
+
+    def __init__(self, database: AsyncPostgres, connection: Connection) -> None:
+        self.database, self.connection = database, connection
+
+    async def execute(
+        self, statement: ClauseElement, values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        built = self.database.prebuilt(statement)
+        for listener in self.database.listeners:
+            listener(built.sql)
+        params: Any = [built.params(v) for v in values] if isinstance(values, Sequence) else built.params(values)
+        try:
+            if isinstance(params, list):  # executemany: no rows come back
+                await self.connection.cursor().executemany(built.sql, params)
+                return []
+            cursor = await self.connection.execute(built.sql, params)
+            rows = await cursor.fetchall() if cursor.description is not None else []
+        except psycopg.Error as exc:
+            raise wrap(built.sql, params, exc) from exc
+        return [built.row(row) for row in rows]
+
+    async def command(self, sql: str) -> None:
+        for listener in self.database.listeners:
+            listener(sql)
+        try:
+            await self.connection.execute(sql)
+        except psycopg.Error as exc:
+            raise wrap(sql, {}, exc) from exc
+
+    async def run(self, program: Program[T]) -> T:
+        rows: Rows | None = None
+        while True:
+            try:
+                step = program.send(rows)  # type: ignore[arg-type]  # None starts the generator
+            except StopIteration as done:
+                return done.value
+            rows = await self.execute(step.statement, step.params)
+
+
+def wrap(sql: str, params: Any, exc: psycopg.Error) -> sa_exc.DBAPIError:
+    """psycopg's error as SQLAlchemy raises it for the same failure on the sync path (OperationalError,
+    IntegrityError, DataError, ...), so the same handlers answer it."""
+    wrapped = sa_exc.DBAPIError.instance(sql, params, exc, psycopg.Error)
+    assert isinstance(wrapped, sa_exc.DBAPIError)  # a DBAPI error is always wrapped as one
+    return wrapped
 
 
 def _finish(connections: list[Connection]) -> None:

@@ -6,7 +6,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BindParameter, DateTime, Engine, MetaData, Table, bindparam, create_engine, event
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    DateTime,
+    Engine,
+    MetaData,
+    Table,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -99,6 +111,14 @@ def pg_connect_args(timeouts: Timeouts) -> dict[str, Any]:
 def insert_for(dialect: str) -> Any:
     """The ``insert`` construct of the dialect, the one that knows ``ON CONFLICT``."""
     return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+def in_list(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
+    """``column IN`` the list bound as ``name``, in a statement that compiles once (app/core/programs.py): on
+    PostgreSQL ``= ANY(array)``, one parameter whatever the list's length; elsewhere an expanding IN."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
 
 
 def upsert(table: Table, dialect: str) -> PgInsert | SqliteInsert:

@@ -14,11 +14,13 @@ from typing import Annotated, Any
 
 from fastapi import Header
 from fastapi.responses import JSONResponse
-from sqlalchemy import UniqueConstraint, bindparam, update
-from sqlmodel import Field, Session, SQLModel, select
+from sqlalchemy import UniqueConstraint, bindparam, select, update
+from sqlmodel import Field, Session, SQLModel
 
+from app.core import programs
 from app.core.db import UTCDateTime, insert_for
 from app.core.errors import ProblemError
+from app.core.programs import Program, Step
 
 REPLAY_HEADER = "Idempotent-Replayed"
 
@@ -77,37 +79,50 @@ def execute(
     now: datetime,
     produce: Callable[[], tuple[int, dict[str, Any]]],
 ) -> JSONResponse:
+    """``guarded`` on a session, around work done through that session."""
+    return programs.run(
+        session,
+        guarded(
+            session.get_bind().dialect.name,
+            client_id=client_id,
+            key=key,
+            operation=operation,
+            payload=payload,
+            now=now,
+            produce=programs.call(produce),
+        ),
+    )
+
+
+def guarded(
+    dialect: str,
+    *,
+    client_id: str,
+    key: str | None,
+    operation: str,
+    payload: Any,
+    now: datetime,
+    produce: Program[tuple[int, dict[str, Any]]],
+) -> Program[JSONResponse]:
+    """The create's own work (``produce``: status and body) behind its key, as a program
+    (app/core/programs.py): a first request reserves the key, works, and stores its answer; a retry replays
+    the stored answer without working."""
     if key is None:
-        status, body = produce()
+        status, body = yield from produce
         return JSONResponse(body, status_code=status)
     fingerprint = _fingerprint(operation, payload)
-    reserved = _reserve(session, client_id=client_id, key=key, fingerprint=fingerprint, now=now)
-    if reserved is None:
-        stored = _stored(session, client_id, key)
-        assert stored is not None  # the conflicting insert committed before ours went on
-        return _replay(stored, fingerprint)
-    status, body = produce()
-    session.connection().execute(
-        _RECORD_RESPONSE, {"record_id": reserved, "status_code": status, "response_body": json.dumps(body)}
+    reserved = yield Step(
+        _reserve_statement(dialect),
+        {"client_id": client_id, "key": key, "request_hash": fingerprint, "created_at": now},
+    )
+    if not reserved:  # the conflicting insert committed before ours went on
+        stored = yield Step(_STORED, {"client_id": client_id, "key": key})
+        return _replay(stored[0], fingerprint)
+    status, body = yield from produce
+    yield Step(
+        _RECORD_RESPONSE, {"record_id": reserved[0]["id"], "status_code": status, "response_body": json.dumps(body)}
     )
     return JSONResponse(body, status_code=status)
-
-
-def _stored(session: Session, client_id: str, key: str) -> IdempotencyRecord | None:
-    query = select(IdempotencyRecord).where(IdempotencyRecord.client_id == client_id, IdempotencyRecord.key == key)
-    return session.exec(query.execution_options(populate_existing=True)).first()
-
-
-def _reserve(session: Session, *, client_id: str, key: str, fingerprint: str, now: datetime) -> int | None:
-    """Insert the record (status 0 = in progress) in one statement; ``None`` when the key is taken. A
-    concurrent first request with the same key holds the unique index entry until it commits: this insert
-    waits for it, then finds the conflict (PostgreSQL; on SQLite the write lock serialises them)."""
-    connection = session.connection()
-    reserved = connection.execute(
-        _reserve_statement(connection.dialect.name),
-        {"client_id": client_id, "key": key, "request_hash": fingerprint, "created_at": now},
-    ).scalar_one_or_none()
-    return None if reserved is None else int(reserved)
 
 
 @functools.cache
@@ -135,9 +150,15 @@ _RECORD_RESPONSE = (
 )
 
 
-def _replay(stored: IdempotencyRecord, fingerprint: str) -> JSONResponse:
-    if stored.request_hash != fingerprint:
+_TABLE = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+_STORED = select(_TABLE.c.request_hash, _TABLE.c.status_code, _TABLE.c.response_body).where(
+    _TABLE.c.client_id == bindparam("client_id"), _TABLE.c.key == bindparam("key")
+)
+
+
+def _replay(stored: dict[str, Any], fingerprint: str) -> JSONResponse:
+    if stored["request_hash"] != fingerprint:
         raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.")
     return JSONResponse(
-        json.loads(stored.response_body), status_code=stored.status_code, headers={REPLAY_HEADER: "true"}
+        json.loads(stored["response_body"]), status_code=stored["status_code"], headers={REPLAY_HEADER: "true"}
     )

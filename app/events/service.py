@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert, text, update
+from sqlalchemy import bindparam, event, insert, text, update
 from sqlmodel import Session, col
 
 from app.access import policy
 from app.access.policy import Principal
+from app.core import programs
+from app.core.programs import Program, Step
 from app.events.models import FeedCounter, FeedEvent
 from app.reports.models import Report
 
@@ -36,7 +38,14 @@ def record(
 ) -> None:
     """Queue an event in the unit of work; ``publish`` writes it, with its position, just before the commit.
     Queued outside any savepoint's reach: a savepoint that rolls back (a dedupe race) cannot take it along."""
-    session.info.setdefault(PENDING, []).append(
+    queue(session.info, kind, case_id=case_id, now=now, report=report, **data)
+
+
+def queue(
+    info: dict[str, Any], kind: str, *, case_id: uuid.UUID, now: datetime, report: Report | None = None, **data: Any
+) -> None:
+    """``record`` for a program (app/core/programs.py): queued in its unit of work's ``info``."""
+    info.setdefault(PENDING, []).append(
         PendingEvent(
             kind=kind,
             case_id=case_id,
@@ -50,27 +59,24 @@ def record(
 
 def publish(session: Session) -> None:
     """Write the queued events with their positions: the unit of work's last write before it commits
-    (``app.unit_of_work``). Taking the ``feed_counter`` row here, last, is what orders positions by commit;
-    and because every other row lock of the transaction was taken before, writers queue on this row in one
-    order and cannot deadlock on it."""
-    pending: list[PendingEvent] = session.info.pop(PENDING, [])
+    (``app.unit_of_work``)."""
+    programs.run(session, publish_program(session.get_bind().dialect.name, session.info))
+
+
+def publish_program(dialect: str, info: dict[str, Any]) -> Program[None]:
+    """Taking the ``feed_counter`` row here, last, is what orders positions by commit; and because every
+    other row lock of the transaction was taken before, writers queue on this row in one order and cannot
+    deadlock on it."""
+    pending: list[PendingEvent] = info.pop(PENDING, [])
     if not pending:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            _PG_PUBLISH, {"n": len(pending), "rows": json.dumps([_row(i, e) for i, e in enumerate(pending)])}
-        )
+    if dialect == "postgresql":
+        yield Step(_PG_PUBLISH, {"n": len(pending), "rows": json.dumps([_row(i, e) for i, e in enumerate(pending)])})
         return
-    counter = FeedCounter.__table__.c  # type: ignore[attr-defined]
-    last: int = session.execute(
-        update(FeedCounter)
-        .where(counter.id == 1)
-        .values(last_position=counter.last_position + len(pending))
-        .returning(counter.last_position)
-    ).scalar_one()
-    first = last - len(pending) + 1
-    session.execute(
-        insert(FeedEvent.__table__),  # type: ignore[attr-defined]
+    taken = yield Step(_TAKE_POSITIONS, {"n": len(pending)})
+    first = taken[0]["last_position"] - len(pending) + 1
+    yield Step(
+        _INSERT_EVENT,
         [
             {
                 "position": first + offset,
@@ -84,6 +90,16 @@ def publish(session: Session) -> None:
             for offset, item in enumerate(pending)
         ],
     )
+
+
+_COUNTER = FeedCounter.__table__.c  # type: ignore[attr-defined]
+_TAKE_POSITIONS = (
+    update(FeedCounter.__table__)  # type: ignore[attr-defined]
+    .where(_COUNTER.id == 1)
+    .values(last_position=_COUNTER.last_position + bindparam("n"))
+    .returning(_COUNTER.last_position)
+)
+_INSERT_EVENT = insert(FeedEvent.__table__)  # type: ignore[attr-defined]
 
 
 # The counter's increment and the events' insert in one round trip (PostgreSQL).

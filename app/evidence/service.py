@@ -1,17 +1,24 @@
 """Content-addressed evidence files: stored under their SHA-256, re-checked on every read."""
 
+import functools
 import hashlib
 import os
 import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app.access import policy
 from app.access.policy import Principal
+from app.core import programs
 from app.core.config import Settings
+from app.core.db import in_list
 from app.core.errors import NotFound, ProblemError, ValidationProblem
+from app.core.programs import Program, Step
 from app.evidence.models import EvidenceBlob, EvidenceLink
 
 SIGNATURES: dict[str, tuple[bytes, ...]] = {
@@ -121,12 +128,22 @@ def read_verified(settings: Settings, blob: EvidenceBlob) -> bytes:
 
 def owned_blobs(session: Session, principal: Principal, hashes: list[str]) -> dict[str, EvidenceBlob]:
     """The caller agency's uploads among these hashes."""
+    return programs.run(session, owned_blobs_program(session.get_bind().dialect.name, principal, hashes))
+
+
+def owned_blobs_program(dialect: str, principal: Principal, hashes: list[str]) -> Program[dict[str, EvidenceBlob]]:
     if not hashes:
         return {}
-    query = select(EvidenceBlob).where(
-        col(EvidenceBlob.sha256).in_(hashes), EvidenceBlob.uploaded_by_agency_id == principal.agency_id
+    rows = yield Step(_owned(dialect), {"agency_id": principal.agency_id, "hashes": hashes})
+    return {row["sha256"]: EvidenceBlob.model_validate(row) for row in rows}
+
+
+@functools.cache
+def _owned(dialect: str) -> Any:
+    table = EvidenceBlob.__table__  # type: ignore[attr-defined]
+    return sa.select(table).where(
+        in_list(table.c.sha256, "hashes", dialect), table.c.uploaded_by_agency_id == bindparam("agency_id")
     )
-    return {blob.sha256: blob for blob in session.exec(query)}
 
 
 def links_for_reports(session: Session, report_ids: list[object]) -> dict[object, list[EvidenceLink]]:

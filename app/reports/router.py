@@ -15,9 +15,10 @@ from app.core import idempotency, routes
 from app.core.deps import NowDep, SettingsDep
 from app.core.errors import FieldError, ValidationProblem, problem_responses
 from app.core.pagination import Cursor, Limit, decode_time_id, encode_time_id
+from app.core.programs import Program
 from app.reports import service
 from app.reports.schemas import EvidenceRef, ReportBatchIn, ReportBatchOut, ReportIn, ReportOut, ReportPage, Strict
-from app.unit_of_work import SessionDep
+from app.unit_of_work import SessionDep, WorkDep
 
 router = routes.router(prefix="/api/v1", tags=["reports"])
 
@@ -33,26 +34,30 @@ Reader = Annotated[Principal, requires(REPORTS_READ)]
     summary="Push one suspected-violation report (joins the existing case for the same ASN and URL)",
     responses=problem_responses(401, 403, 409, 422),
 )
-def submit_report(
+async def submit_report(
     payload: ReportIn,
     principal: Writer,
-    session: SessionDep,
+    work: WorkDep,
     settings: SettingsDep,
     now: NowDep,
     key: idempotency.IdempotencyKey,
 ) -> JSONResponse:
-    def produce() -> tuple[int, dict]:
-        (report,) = service.submit_many(session, settings, principal, [payload], now=now, pointer_prefix="/body")
+    def produce() -> Program[tuple[int, dict]]:
+        (report,) = yield from service.submit_program(
+            work.dialect, work.info, settings, principal, [payload], now=now, pointer_prefix="/body"
+        )
         return 201, report.model_dump(mode="json")
 
-    return idempotency.execute(
-        session,
-        client_id=principal.client_id,
-        key=key,
-        now=now,
-        produce=produce,
-        operation="submit_report",
-        payload=payload.model_dump(mode="json"),
+    return await work.run(
+        idempotency.guarded(
+            work.dialect,
+            client_id=principal.client_id,
+            key=key,
+            now=now,
+            produce=produce(),
+            operation="submit_report",
+            payload=payload.model_dump(mode="json"),
+        )
     )
 
 
@@ -64,10 +69,10 @@ def submit_report(
     summary="Push up to 100 reports, all or nothing; errors point at the item index",
     responses=problem_responses(401, 403, 409, 422),
 )
-def submit_report_batch(
+async def submit_report_batch(
     payload: ReportBatchIn,
     principal: Writer,
-    session: SessionDep,
+    work: WorkDep,
     settings: SettingsDep,
     now: NowDep,
     key: idempotency.IdempotencyKey,
@@ -78,18 +83,22 @@ def submit_report_batch(
             errors=[FieldError(pointer="/body/items", detail=f"{len(payload.items)} items")],
         )
 
-    def produce() -> tuple[int, dict]:
-        reports = service.submit_many(session, settings, principal, payload.items, now=now)
+    def produce() -> Program[tuple[int, dict]]:
+        reports = yield from service.submit_program(
+            work.dialect, work.info, settings, principal, payload.items, now=now
+        )
         return 201, ReportBatchOut(items=reports).model_dump(mode="json")
 
-    return idempotency.execute(
-        session,
-        client_id=principal.client_id,
-        key=key,
-        now=now,
-        produce=produce,
-        operation="submit_report_batch",
-        payload=payload.model_dump(mode="json"),
+    return await work.run(
+        idempotency.guarded(
+            work.dialect,
+            client_id=principal.client_id,
+            key=key,
+            now=now,
+            produce=produce(),
+            operation="submit_report_batch",
+            payload=payload.model_dump(mode="json"),
+        )
     )
 
 

@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_
+import sqlalchemy as sa
+from sqlalchemy import and_, bindparam, insert, or_
 from sqlmodel import Session, col, select
 
 from app.access import policy
@@ -16,8 +17,9 @@ from app.cases import routing
 from app.cases import service as cases
 from app.cases.models import CaseFile, CaseStatus, InformationRequest, SanctionOutcome
 from app.core.config import Settings
-from app.core.db import upsert
+from app.core.db import in_list, upsert
 from app.core.errors import Conflict, FieldError, NotFound, ValidationProblem
+from app.core.programs import Program, Step
 from app.events import service as events
 from app.evidence import service as evidence
 from app.evidence.models import EvidenceBlob, EvidenceLink
@@ -37,33 +39,36 @@ class ReferenceTaken(Conflict):
     pass
 
 
-def submit_many(
-    session: Session,
+def submit_program(
+    dialect: str,
+    info: dict[str, Any],
     settings: Settings,
     principal: Principal,
     items: list[ReportIn],
     *,
     now: datetime,
     pointer_prefix: str = "/body/items",
-) -> list[ReportOut]:
+) -> Program[list[ReportOut]]:
     """All or nothing: every item is checked before anything is written; any failure rolls back all.
-    Returns the reports as their reporter sees them, built from what was written (no read-back)."""
+    Returns the reports as their reporter sees them, built from what was written (no read-back). A program
+    (app/core/programs.py): the same steps on the session or on the async driver."""
     policy.require(principal, Action.submit_report)
-    blobs = _check_batch(session, principal, items, pointer_prefix)
+    blobs = yield from _check_batch(dialect, principal, items, pointer_prefix)
     custodian = routing.custodian_for(principal, now=now)
     # Case rows are locked in one order (by dedupe key) by every writer, so two batches that touch the same
     # cases queue behind each other instead of deadlocking; the answer keeps the caller's order.
     order = sorted(range(len(items)), key=lambda i: _dedupe_key(items[i]))
-    made = {i: _submit_one(session, settings, principal, items[i], custodian=custodian, now=now) for i in order}
+    made = {}
+    for i in order:
+        made[i] = yield from _submit_one(dialect, info, settings, principal, items[i], custodian=custodian, now=now)
     reports = [made[i] for i in range(len(items))]
     joined_cases = [case.id for r, case, _links in reports if r.joined_existing_case]
-    sanctions = group_by_case(
-        session.exec(select(SanctionOutcome).where(col(SanctionOutcome.case_id).in_(joined_cases)))
-        if joined_cases
-        else []
-    )
-    audit.note(session, "report_ids", [r.id for r, _case, _links in reports])
-    audit.note(session, "case_ids", [case.id for _r, case, _links in reports])
+    sanctions: dict[uuid.UUID, list] = {}
+    if joined_cases:
+        rows = yield Step(_sanctions_of(dialect), {"case_ids": joined_cases})
+        sanctions = group_by_case(SanctionOutcome.model_validate(row) for row in rows)
+    audit.note_in(info, "report_ids", [r.id for r, _case, _links in reports])
+    audit.note_in(info, "case_ids", [case.id for _r, case, _links in reports])
     return [_one(r, case, sanctions.get(case.id, []), [], links, blobs) for r, case, links in reports]
 
 
@@ -71,7 +76,9 @@ def _dedupe_key(item: ReportIn) -> str:
     return cases.dedupe_key(item.asn.identifier[1], item.content_url)
 
 
-def _check_batch(session: Session, principal: Principal, items: list[ReportIn], prefix: str) -> dict[str, EvidenceBlob]:
+def _check_batch(
+    dialect: str, principal: Principal, items: list[ReportIn], prefix: str
+) -> Program[dict[str, EvidenceBlob]]:
     """Every item's problems at once (a reference used before or twice, evidence not the caller's). A single
     report's reference is left to its insert (one statement fewer); a race on it is caught there too."""
     errors: list[FieldError] = []
@@ -79,14 +86,11 @@ def _check_batch(session: Session, principal: Principal, items: list[ReportIn], 
     references = [item.reference for item in items]
     taken: set[str] = set()
     if len(items) > 1:
-        taken = set(
-            session.exec(
-                select(Report.reference).where(
-                    Report.agency_id == principal.agency_id, col(Report.reference).in_(references)
-                )
-            )
-        )
-    owned = evidence.owned_blobs(session, principal, [e.sha256 for item in items for e in item.evidence])
+        rows = yield Step(_references_taken(dialect), {"agency_id": principal.agency_id, "references": references})
+        taken = {row["reference"] for row in rows}
+    owned = yield from evidence.owned_blobs_program(
+        dialect, principal, [e.sha256 for item in items for e in item.evidence]
+    )
     for index, item in enumerate(items):
         at = f"{prefix}/{index}" if len(items) > 1 or prefix.endswith("items") else prefix
         if item.reference in taken:
@@ -112,11 +116,18 @@ def _check_batch(session: Session, principal: Principal, items: list[ReportIn], 
 
 
 def _submit_one(
-    session: Session, settings: Settings, principal: Principal, item: ReportIn, *, custodian: uuid.UUID, now: datetime
-) -> tuple[Report, CaseFile, list[EvidenceLink]]:
+    dialect: str,
+    info: dict[str, Any],
+    settings: Settings,
+    principal: Principal,
+    item: ReportIn,
+    *,
+    custodian: uuid.UUID,
+    now: datetime,
+) -> Program[tuple[Report, CaseFile, list[EvidenceLink]]]:
     kind, identifier = item.asn.identifier
-    case, joined = cases.open_or_join(
-        session,
+    case, joined = yield from cases.open_or_join(
+        dialect,
         new_case=CaseFile(
             dedupe_key=_dedupe_key(item),
             status=CaseStatus.submitted.value,
@@ -157,42 +168,64 @@ def _submit_one(
         report.reporter_identity_sealed, report.reporter_identity_key_id = identity.seal(
             settings, item.public_reporter.model_dump(), context=str(report.id)
         )
-    _insert_report(session, report)
-    links = [
-        EvidenceLink(sha256=e.sha256, kind=e.kind, filename=e.filename, report_id=report.id) for e in item.evidence
-    ]
-    session.add_all(links)
-    if not joined:
-        cases.record_status(
-            session,
-            case,
-            from_status=None,
-            to_status=CaseStatus.submitted.value,
-            reason="report received",
-            principal=principal,
-            now=now,
-        )
-    events.record(session, "report.received", case_id=case.id, report=report, now=now)
-    if joined:
-        events.record(session, "report.linked_to_case", case_id=case.id, report=report, now=now)
-    return report, case, links
-
-
-def _insert_report(session: Session, report: Report) -> None:
-    """One statement; a reference this agency used before (or a concurrent request took) inserts nothing."""
-    connection = session.connection()
-    if connection.execute(_insert_report_statement(connection.dialect.name), report.model_dump()).first() is None:
+    inserted = yield Step(_insert_report_statement(dialect), report.model_dump())
+    if not inserted:  # a reference this agency used before (or a concurrent request took) inserts nothing
         raise ReferenceTaken(
             "A report with this reference exists already; use its id or another reference.",
             errors=[FieldError(pointer="/body/reference", detail="this reference was used before by your agency")],
         )
+    links = [
+        EvidenceLink(sha256=e.sha256, kind=e.kind, filename=e.filename, report_id=report.id) for e in item.evidence
+    ]
+    if links:
+        yield Step(
+            _INSERT_LINKS,
+            [{"sha256": x.sha256, "kind": x.kind, "filename": x.filename, "report_id": x.report_id} for x in links],
+        )
+    if not joined:
+        yield from cases.status_program(
+            info,
+            case.id,
+            from_status=None,
+            to_status=CaseStatus.submitted.value,
+            reason="report received",
+            actor=(principal.agency_id, principal.client_id),
+            now=now,
+        )
+    events.queue(info, "report.received", case_id=case.id, report=report, now=now)
+    if joined:
+        events.queue(info, "report.linked_to_case", case_id=case.id, report=report, now=now)
+    return report, case, links
 
 
 @functools.cache
 def _insert_report_statement(dialect: str) -> Any:
     table = Report.__table__  # type: ignore[attr-defined]
     return (
-        upsert(table, dialect).on_conflict_do_nothing(index_elements=["agency_id", "reference"]).returning(table.c.id)
+        upsert(table, dialect)
+        .values({column.name: bindparam(column.name) for column in table.c})
+        .on_conflict_do_nothing(index_elements=["agency_id", "reference"])
+        .returning(table.c.id)
+    )
+
+
+_LINK_COLUMNS = ("sha256", "kind", "filename", "report_id")
+_INSERT_LINKS = insert(EvidenceLink.__table__).values(  # type: ignore[attr-defined]
+    {name: bindparam(name) for name in _LINK_COLUMNS}
+)
+
+
+@functools.cache
+def _sanctions_of(dialect: str) -> Any:
+    table = SanctionOutcome.__table__  # type: ignore[attr-defined]
+    return sa.select(table).where(in_list(table.c.case_id, "case_ids", dialect))
+
+
+@functools.cache
+def _references_taken(dialect: str) -> Any:
+    table = Report.__table__  # type: ignore[attr-defined]
+    return sa.select(table.c.reference).where(
+        table.c.agency_id == bindparam("agency_id"), in_list(table.c.reference, "references", dialect)
     )
 
 

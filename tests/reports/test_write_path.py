@@ -1,0 +1,88 @@
+"""A push's write path: one program (app/core/programs.py) run on the session (SQLite) or on the async
+driver inside one transaction block of its own (PostgreSQL). What a reporter and an auditor rely on, on both
+backends: a refused push leaves nothing behind (the case it would have opened, its history, its feed events),
+its refusal is on record, and the next push on the same server works; a write's audit row commits with it."""
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from tests.builders import World, push, report_payload
+
+
+def count(world: World, sql: str, **params: Any) -> int:
+    world.db.rollback()  # a fresh snapshot
+    return int(world.db.connection().execute(text(sql), params).scalar_one())
+
+
+def test_a_push_refused_after_its_case_was_opened_leaves_nothing(world: World) -> None:
+    assert push(world, report_payload("R-1", content_url="https://x.com/a/status/1")).status_code == 201
+    before = {
+        table: count(world, f"SELECT count(*) FROM {table}")  # noqa: S608  # the test's own table names
+        for table in ("case_file", "report", "case_status_change", "feed_event", "idempotency_record")
+    }
+    # Same reference, another URL: the program opens a new case, then the report's insert finds the
+    # reference taken and the whole unit is refused.
+    payload = report_payload("R-1", content_url="https://x.com/b/status/2")
+    refused = push(world, payload, key="refused-1")
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["errors"][0]["pointer"] == "/body/reference"
+    after = {
+        table: count(world, f"SELECT count(*) FROM {table}")  # noqa: S608
+        for table in ("case_file", "report", "case_status_change", "feed_event", "idempotency_record")
+    }
+    assert after == before
+    assert count(world, "SELECT count(*) FROM case_file WHERE content_url = :u", u=payload["content_url"]) == 0
+    outcome = world.db.connection().execute(
+        text("SELECT action, outcome, status FROM audit_event ORDER BY id DESC LIMIT 1")
+    )
+    assert tuple(outcome.one()) == ("submit_report", "refused", 409)
+    # The key was not spent on the refusal: the same key with a free reference is a first request.
+    fixed = push(world, {**payload, "reference": "R-2"}, key="refused-1")
+    assert fixed.status_code == 201
+    assert "idempotent-replayed" not in fixed.headers
+
+
+def test_a_push_and_its_audit_row_commit_together(world: World) -> None:
+    response = push(world, report_payload("R-1"), key="together-1")
+    assert response.status_code == 201
+    assert response.headers["audit-receipt"]
+    body = response.json()
+    world.db.rollback()
+    row = (
+        world.db.connection()
+        .execute(text("SELECT action, outcome, status, object_ids FROM audit_event ORDER BY id DESC LIMIT 1"))
+        .one()
+    )
+    assert (row.action, row.outcome, row.status) == ("submit_report", "allowed", 201)
+    objects = json.loads(row.object_ids) if isinstance(row.object_ids, str) else row.object_ids  # SQLite: text
+    assert objects["report_ids"] == [body["id"]] and objects["case_ids"] == [body["case"]["id"]]
+    events = world.db.connection().execute(text("SELECT kind, case_id FROM feed_event ORDER BY position"))
+    kinds = [e.kind for e in events if uuid.UUID(str(e.case_id)) == uuid.UUID(body["case"]["id"])]
+    assert kinds == ["case.status_changed", "report.received"]
+    replay = push(world, report_payload("R-1"), key="together-1")
+    assert replay.status_code == 201 and replay.headers["idempotent-replayed"] == "true"
+    assert replay.json() == body
+
+
+@pytest.mark.postgresql_only
+def test_pushes_go_on_after_the_database_dropped_the_servers_connections(world: World) -> None:
+    assert push(world, report_payload("D-0", content_url="https://x.com/d/status/0")).status_code == 201
+    world.db.connection().execute(  # every other connection to this database: the server's, idle
+        text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    )
+    world.db.commit()
+    first = push(world, report_payload("D-1", content_url="https://x.com/d/status/1"), key="dropped-1")
+    assert first.status_code in (201, 503)
+    if first.status_code == 503:  # found on use: a clear answer, never a 500, and nothing written
+        assert first.headers["content-type"] == "application/problem+json" and first.headers["retry-after"]
+    again = push(world, report_payload("D-1", content_url="https://x.com/d/status/1"), key="dropped-1")
+    assert again.status_code == 201
+    assert count(world, "SELECT count(*) FROM report WHERE reference = 'D-1'") == 1
