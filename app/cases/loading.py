@@ -6,18 +6,23 @@ and a page of any size two; elsewhere (the embedded SQLite default) in a handful
 return the same plain structures, which the per-role schemas validate.
 """
 
+import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import bindparam, column, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.agencies.models import Agency
 from app.cases.models import CaseFile, InformationRequest, SanctionOutcome
+from app.core import programs
+from app.core.db import in_list
+from app.core.programs import Program, Step
 from app.core.runtime import Runtime
 from app.evidence.models import EvidenceBlob, EvidenceLink
 from app.reports.models import Report
@@ -94,12 +99,17 @@ FROM case_file c WHERE c.id = ANY(:ids)
 
 
 def load(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Loaded]:
+    return programs.run(session, load_program(session.get_bind().dialect.name, case_ids))
+
+
+def load_program(dialect: str, case_ids: list[uuid.UUID]) -> Program[dict[uuid.UUID, Loaded]]:
+    """``load`` as a program (app/core/programs.py), in the caller's transaction: it sees that transaction's
+    own changes (a transition renders the case it just moved)."""
     if not case_ids:
         return {}
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        return _from_rows(connection.execute(_PG_CHILDREN, {"ids": case_ids}).mappings())
-    return _batched(session, case_ids)
+    if dialect == "postgresql":
+        return _from_rows((yield Step(_PG_CHILDREN, {"ids": case_ids})))
+    return (yield from _batched(dialect, case_ids))
 
 
 async def load_from_loop(runtime: Runtime, session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Loaded]:
@@ -125,72 +135,74 @@ def _from_rows(rows: Iterable[Any]) -> dict[uuid.UUID, Loaded]:
     }
 
 
-def _batched(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Loaded]:
-    codes = dict(session.exec(select(Agency.id, Agency.code)).all())
+def _batched(dialect: str, case_ids: list[uuid.UUID]) -> Program[dict[uuid.UUID, Loaded]]:
+    """The embedded default's way: one query per table, the same plain structures as ``_PG_CHILDREN``."""
+    codes = {row["id"]: row["code"] for row in (yield Step(_AGENCY_CODES))}
+    ids = {"ids": case_ids}
     found = {
-        c.id: Loaded(
-            case={name: getattr(c, name) for name in CASE_COLUMNS}, custodian_agency=codes[c.custodian_agency_id]
-        )
-        for c in session.exec(select(CaseFile).where(col(CaseFile.id).in_(case_ids)))
+        c["id"]: Loaded(case={name: c[name] for name in CASE_COLUMNS}, custodian_agency=codes[c["custodian_agency_id"]])
+        for c in (yield Step(_of_cases(CASES, dialect), ids))
     }
-    reports = list(
-        session.exec(
-            select(Report).where(col(Report.case_id).in_(case_ids)).order_by(col(Report.received_at), col(Report.id))
-        )
-    )
-    evidence = _evidence(session, [r.id for r in reports])
+    reports = yield Step(_of_cases(REPORTS, dialect, REPORTS.c.received_at, REPORTS.c.id), ids)
+    evidence: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    if reports:
+        for link in (yield Step(_evidence(dialect), {"report_ids": [r["id"] for r in reports]})):
+            evidence.setdefault(link.pop("report_id"), []).append(link)
     for r in reports:
-        found[r.case_id].reports.append(_report(r, codes[r.agency_id], evidence.get(r.id, [])))
-    sanctions = select(SanctionOutcome).where(col(SanctionOutcome.case_id).in_(case_ids))
-    for s in session.exec(sanctions.order_by(col(SanctionOutcome.recorded_at), col(SanctionOutcome.id))):
-        found[s.case_id].sanctions.append({**s.model_dump(), "decree_date": s.decree_date.isoformat()})
-    requests = select(InformationRequest).where(col(InformationRequest.case_id).in_(case_ids))
-    for q in session.exec(requests.order_by(col(InformationRequest.requested_at), col(InformationRequest.id))):
-        found[q.case_id].information_requests.append(q.model_dump())
+        found[r["case_id"]].reports.append(_report(r, codes[r["agency_id"]], evidence.get(r["id"], [])))
+    sanctions = yield Step(_of_cases(SANCTIONS, dialect, SANCTIONS.c.recorded_at, SANCTIONS.c.id), ids)
+    for s in sanctions:
+        found[s["case_id"]].sanctions.append({**s, "decree_date": s["decree_date"].isoformat()})
+    requests = yield Step(_of_cases(REQUESTS, dialect, REQUESTS.c.requested_at, REQUESTS.c.id), ids)
+    for q in requests:
+        found[q["case_id"]].information_requests.append(q)
     return found
 
 
-def _evidence(session: Session, report_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
-    rows = session.exec(
-        select(EvidenceLink, EvidenceBlob)
-        .join(EvidenceBlob, col(EvidenceBlob.sha256) == col(EvidenceLink.sha256))
-        .where(col(EvidenceLink.report_id).in_(report_ids))
-        .order_by(col(EvidenceLink.id))
+CASES = CaseFile.__table__  # type: ignore[attr-defined]
+REPORTS = Report.__table__  # type: ignore[attr-defined]
+SANCTIONS = SanctionOutcome.__table__  # type: ignore[attr-defined]
+REQUESTS = InformationRequest.__table__  # type: ignore[attr-defined]
+LINKS = EvidenceLink.__table__  # type: ignore[attr-defined]
+BLOBS = EvidenceBlob.__table__  # type: ignore[attr-defined]
+_AGENCY_CODES = sa.select(Agency.__table__.c.id, Agency.__table__.c.code)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _of_cases(table: Any, dialect: str, *order: Any) -> Any:
+    key = table.c.id if table is CASES else table.c.case_id
+    return sa.select(table).where(in_list(key, "ids", dialect)).order_by(*order)
+
+
+@functools.cache
+def _evidence(dialect: str) -> Any:
+    return (
+        sa.select(LINKS.c.report_id, LINKS.c.sha256, LINKS.c.kind, LINKS.c.filename, BLOBS.c.size, BLOBS.c.media_type)
+        .join(BLOBS, BLOBS.c.sha256 == LINKS.c.sha256)
+        .where(in_list(LINKS.c.report_id, "report_ids", dialect))
+        .order_by(LINKS.c.id)
     )
-    by_report: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    for link, blob in rows:
-        assert link.report_id is not None
-        by_report.setdefault(link.report_id, []).append(
-            {
-                "sha256": link.sha256,
-                "kind": link.kind,
-                "filename": link.filename,
-                "size": blob.size,
-                "media_type": blob.media_type,
-            }
-        )
-    return by_report
 
 
-def _report(r: Report, agency_code: str, evidence: list[dict[str, Any]]) -> dict[str, Any]:
+def _report(r: dict[str, Any], agency_code: str, evidence: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "id": r.id,
+        "id": r["id"],
         "reporter_agency": agency_code,
-        "reference": r.reference,
-        "content_kind": r.content_kind,
-        "captured_at": r.captured_at,
-        "excerpt": r.excerpt,
-        "engagement_action": r.engagement_action,
-        "source": r.source,
-        "received_at": r.received_at,
-        "has_public_reporter": r.reporter_identity_sealed is not None,
+        "reference": r["reference"],
+        "content_kind": r["content_kind"],
+        "captured_at": r["captured_at"],
+        "excerpt": r["excerpt"],
+        "engagement_action": r["engagement_action"],
+        "source": r["source"],
+        "received_at": r["received_at"],
+        "has_public_reporter": r["reporter_identity_sealed"] is not None,
         "asn": {
-            "name": r.asn_name,
-            "identifier": r.asn_identifier,
-            "identifier_kind": r.asn_identifier_kind,
-            "instansi": r.asn_instansi,
-            "jabatan": r.asn_jabatan,
-            "region_code": r.region_code,
+            "name": r["asn_name"],
+            "identifier": r["asn_identifier"],
+            "identifier_kind": r["asn_identifier_kind"],
+            "instansi": r["asn_instansi"],
+            "jabatan": r["asn_jabatan"],
+            "region_code": r["region_code"],
         },
         "evidence": evidence,
     }

@@ -30,11 +30,12 @@ from app.core.clock import UtcDatetime
 from app.core.deps import NowDep, RuntimeDep, SettingsDep
 from app.core.errors import NotFound, PreconditionFailed, PreconditionRequired, problem_responses
 from app.core.pagination import Cursor, Limit, decode_time_id, encode_time_id
+from app.core.programs import Program
 from app.reports import identity
 from app.reports.models import Report
 from app.reports.schemas import Platform, SanctionOut, ViolationCode
 from app.reports.service import sanction_out
-from app.unit_of_work import SessionDep
+from app.unit_of_work import SessionDep, WorkDep
 
 router = routes.router(prefix="/api/v1/cases", tags=["cases"])
 
@@ -175,7 +176,7 @@ async def get_case(
     if policy.reads_cases(principal):
         loaded = await loading.load_from_loop(runtime, session, [case_id])
         found = views.present(
-            session, principal, [case_id], loaded, now=now, follow_up_days=runtime.settings.ppk_follow_up_days
+            session.info, principal, [case_id], loaded, now=now, follow_up_days=runtime.settings.ppk_follow_up_days
         )
     if not found:
         raise NotFound("No such case.")
@@ -190,28 +191,35 @@ async def get_case(
     summary="Move a case along the lifecycle (If-Match required)",
     responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
 )
-def transition_case(
+async def transition_case(
     case_id: uuid.UUID,
     payload: TransitionIn,
     principal: CaseWriter,
-    session: SessionDep,
+    work: WorkDep,
     settings: SettingsDep,
     now: NowDep,
     response: Response,
     if_match: IfMatch = None,
 ) -> CaseForAuthority:
-    case = service.get_in_custody(session, principal, case_id)
-    service.transition(
-        session,
-        case,
-        to=payload.to,
-        reason=payload.reason,
-        expected_version=expected_version(case, if_match),
-        principal=principal,
-        now=now,
-    )
-    response.headers["ETag"] = etag(case.id, case.version)
-    return views.render(session, principal, [case.id], now=now, follow_up_days=settings.ppk_follow_up_days)[0]  # type: ignore[return-value]
+    def program() -> Program[CaseForAuthority]:
+        case = yield from service.in_custody(work.dialect, principal, case_id)
+        moved = yield from service.transition_program(
+            work.info,
+            case,
+            to=payload.to,
+            reason=payload.reason,
+            expected_version=expected_version(case, if_match),
+            principal=principal,
+            now=now,
+        )
+        loaded = yield from loading.load_program(work.dialect, [moved.id])
+        response.headers["ETag"] = etag(moved.id, moved.version)
+        (view,) = views.present(
+            work.info, principal, [moved.id], loaded, now=now, follow_up_days=settings.ppk_follow_up_days
+        )
+        return view  # type: ignore[return-value]
+
+    return await work.run(program())
 
 
 @router.get(

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
@@ -195,6 +196,16 @@ def get_in_custody(
     return case
 
 
+def in_custody(
+    dialect: str, principal: Principal, case_id: uuid.UUID, *, action: Action = Action.work_case
+) -> Program[CaseFile]:
+    """``get_in_custody`` as a program (app/core/programs.py)."""
+    rows = yield Step(_CASE_BY_ID, {"case_id": case_id})
+    case = policy.in_custody(principal, CaseFile.model_validate(rows[0]) if rows else None)
+    policy.require(principal, action, region_code=case.region_code)
+    return case
+
+
 def transition(
     session: Session,
     case: CaseFile,
@@ -206,6 +217,38 @@ def transition(
     now: datetime,
     via_information_request: bool = False,
 ) -> CaseFile:
+    """``transition_program`` on the session, for a case it holds: ``case`` becomes the row as stored."""
+    session.flush()  # what the session holds goes first, as its autoflush would send it
+    moved = programs.run(
+        session,
+        transition_program(
+            session.info,
+            case,
+            to=to,
+            reason=reason,
+            expected_version=expected_version,
+            principal=principal,
+            now=now,
+            via_information_request=via_information_request,
+        ),
+    )
+    _hold(case, moved)
+    return case
+
+
+def transition_program(
+    info: dict[str, Any],
+    case: CaseFile,
+    *,
+    to: CaseStatus,
+    reason: str,
+    expected_version: int,
+    principal: Principal,
+    now: datetime,
+    via_information_request: bool = False,
+) -> Program[CaseFile]:
+    """A lifecycle move: the rules, the compare-and-set, the history row and the feed event. Returns the case
+    as stored after the move."""
     current = CaseStatus(case.status)
     if to not in ALLOWED_TRANSITIONS[current]:
         allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[current])) or "none (final state)"
@@ -217,34 +260,54 @@ def transition(
         values["recommended_at"] = now
     if to == S.closed:
         values["closed_at"] = now
-    bump(session, case, expected_version=expected_version, values=values)
-    record_status(
-        session, case, from_status=current.value, to_status=to.value, reason=reason, principal=principal, now=now
+    moved = yield from bump_program(case, expected_version=expected_version, values=values)
+    yield from status_program(
+        info,
+        case.id,
+        from_status=current.value,
+        to_status=to.value,
+        reason=reason,
+        actor=(principal.agency_id, principal.client_id),
+        now=now,
     )
-    return case
+    return moved
 
 
 def bump(session: Session, case: CaseFile, *, expected_version: int, values: dict[str, object]) -> None:
-    """Compare-and-set on ``version``: of two writers holding the same ETag exactly one succeeds."""
-    values.setdefault("version", expected_version + 1)
-    table = CaseFile.__table__  # type: ignore[attr-defined]
+    """``bump_program`` on the session, for a case it holds: ``case`` becomes the row as stored."""
     session.flush()  # what the session holds goes first, as its autoflush would send it
-    # A Core UPDATE on the request's connection: the ORM's bulk-update path (criteria evaluated against the
-    # identity map) cost a transition 8 % of its time; the row it returns is set on ``case`` below.
-    row = (
-        session.connection()
-        .execute(
-            update(table)
-            .where(table.c.id == case.id, table.c.version == expected_version)
-            .values(**values)
-            .returning(*table.c)
-        )
-        .first()
-    )
-    if row is None:
+    _hold(case, programs.run(session, bump_program(case, expected_version=expected_version, values=values)))
+
+
+def bump_program(case: CaseFile, *, expected_version: int, values: dict[str, object]) -> Program[CaseFile]:
+    """Compare-and-set on ``version``: of two writers holding the same ETag exactly one succeeds. One prebuilt
+    UPDATE … RETURNING that sets every column a case's life changes (the ones not in ``values`` to what
+    ``case`` holds: the version check makes sure that is what is stored)."""
+    unknown = set(values) - set(_BUMPED)
+    if unknown:
+        raise ValueError(f"bump sets only {_BUMPED}, not {sorted(unknown)}")
+    new = {f"new_{name}": values.get(name, getattr(case, name)) for name in _BUMPED}
+    new["new_version"] = values.get("version", expected_version + 1)
+    rows = yield Step(_BUMP, {"case_id": case.id, "expected_version": expected_version, **new})
+    if not rows:
         raise PreconditionFailed("The case changed since you read it; fetch it again for a fresh ETag.")
-    for name, value in row._mapping.items():  # the row as stored, without a second read
-        set_committed_value(case, name, value)
+    return CaseFile.model_validate(rows[0])
+
+
+def _hold(case: CaseFile, stored: CaseFile) -> None:
+    for name in CaseFile.model_fields:  # the row as stored, without a second read
+        set_committed_value(case, name, getattr(stored, name))
+
+
+_CASES = CaseFile.__table__  # type: ignore[attr-defined]
+_CASE_BY_ID = sa.select(_CASES).where(_CASES.c.id == bindparam("case_id"))
+_BUMPED = ("status", "version", "updated_at", "recommended_at", "closed_at")
+_BUMP = (
+    update(_CASES)
+    .where(_CASES.c.id == bindparam("case_id"), _CASES.c.version == bindparam("expected_version"))
+    .values({name: bindparam(f"new_{name}") for name in _BUMPED})
+    .returning(*_CASES.c)
+)
 
 
 def overdue_before(now: datetime, follow_up_days: int) -> datetime:

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session
 
@@ -19,12 +20,12 @@ def render(
     PostgreSQL (app/cases/loading.py), as the database holds them with this request's changes."""
     session.flush()
     return present(
-        session, principal, case_ids, loading.load(session, case_ids), now=now, follow_up_days=follow_up_days
+        session.info, principal, case_ids, loading.load(session, case_ids), now=now, follow_up_days=follow_up_days
     )
 
 
 def present(
-    session: Session,
+    info: dict[str, Any],
     principal: Principal,
     case_ids: list[uuid.UUID],
     loaded: dict[uuid.UUID, loading.Loaded],
@@ -32,10 +33,11 @@ def present(
     now: datetime,
     follow_up_days: int,
 ) -> list[CaseForAuthority] | list[CaseForObserver]:
-    """The role's view of the cases loaded, in the order asked; what was shown is noted for the audit row."""
+    """The role's view of the cases loaded, in the order asked; what was shown is noted for the audit row
+    (in the unit of work's ``info``)."""
     found = [(case_id, loaded[case_id]) for case_id in case_ids if case_id in loaded]
-    audit.note(session, "case_ids", [case_id for case_id, _ in found])
-    audit.note(session, "report_ids", [r["id"] for _, c in found for r in c.reports])
+    audit.note_in(info, "case_ids", [case_id for case_id, _ in found])
+    audit.note_in(info, "report_ids", [r["id"] for _, c in found for r in c.reports])
     view = policy.case_view(principal)
     return [  # type: ignore[return-value]
         view.model_validate(

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.postgresql_only
 def test_a_case_read_answers_as_the_session_path_renders_it(world: World) -> None:
     case_id = push(world, report_payload()).json()["case"]["id"]
     kasn = world.auth("KASN")
-    moved = world.client.post(  # the transition renders the case on the session, in its transaction
+    moved = world.client.post(  # the transition renders the case in its own transaction (a program)
         f"/api/v1/cases/{case_id}/transitions",
         json={"to": "screening", "reason": "per procedure"},
         headers={**kasn, "If-Match": "*"},

@@ -86,3 +86,34 @@ def test_pushes_go_on_after_the_database_dropped_the_servers_connections(world: 
     again = push(world, report_payload("D-1", content_url="https://x.com/d/status/1"), key="dropped-1")
     assert again.status_code == 201
     assert count(world, "SELECT count(*) FROM report WHERE reference = 'D-1'") == 1
+
+
+def test_a_transition_refused_by_its_etag_leaves_nothing(world: World) -> None:
+    case_id = push(world, report_payload("T-1")).json()["case"]["id"]
+    kasn = world.auth("KASN")
+    body = {"to": "screening", "reason": "per procedure"}
+    moved = world.client.post(
+        f"/api/v1/cases/{case_id}/transitions", json=body, headers={**kasn, "If-Match": f'"{case_id}.1"'}
+    )
+    assert moved.status_code == 200 and moved.headers["etag"] == f'"{case_id}.2"'
+    before = {
+        table: count(world, f"SELECT count(*) FROM {table}")  # noqa: S608
+        for table in ("case_status_change", "feed_event")
+    }
+    stale = world.client.post(  # the ETag it held before the move: the compare-and-set refuses it
+        f"/api/v1/cases/{case_id}/transitions",
+        json={"to": "rejected", "reason": "late"},
+        headers={**kasn, "If-Match": f'"{case_id}.1"'},
+    )
+    assert stale.status_code == 412 and stale.headers["content-type"] == "application/problem+json"
+    after = {
+        table: count(world, f"SELECT count(*) FROM {table}")  # noqa: S608
+        for table in ("case_status_change", "feed_event")
+    }
+    assert after == before
+    read = world.client.get(f"/api/v1/cases/{case_id}", headers=kasn)
+    assert read.json()["status"] == "screening" and read.headers["etag"] == f'"{case_id}.2"'
+    assert read.json() == moved.json()
+    world.db.rollback()  # a fresh snapshot
+    last = world.db.connection().execute(text("SELECT action, outcome, status FROM audit_event ORDER BY id DESC"))
+    assert [tuple(r) for r in last.fetchmany(2)] == [("get_case", "allowed", 200), ("transition_case", "refused", 412)]
