@@ -142,7 +142,7 @@ _INSERT_HISTORY = insert(CaseStatusChange.__table__).values(  # type: ignore[att
 def _history(**row: Any) -> Step:
     """The status-history row, as one prebuilt insert: no ORM object, so a push or a transition has nothing
     left for the unit of work's flush (bench/README.md, fifth pass)."""
-    return Step(_INSERT_HISTORY, row)
+    return Step(_INSERT_HISTORY, row, returns=False)
 
 
 ADMINISTRATIVE_CLOSURE = "administrative closure"

@@ -16,6 +16,8 @@ restart they are all dead), as the engine's pool does.
 
 import asyncio
 import contextlib
+import functools
+import re
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -111,10 +113,11 @@ class AsyncPostgres:
         """One transaction block on a connection of its own: COMMIT when the body ends, ROLLBACK when it
         raises. A connection whose state is unknown afterwards (lost, cancelled mid-statement) is not reused."""
         connection = await self._acquire()
-        transaction = Transaction(self, connection)
+        transaction = Transaction(self, connection, merging=True)
         try:
             await transaction.command("BEGIN")
             yield transaction
+            await transaction.flush()
             await transaction.command("COMMIT")
         except sa_exc.DBAPIError as exc:
             self._after_error(connection, exc, in_block=True)
@@ -188,25 +191,68 @@ class Transaction:
     """Statements on one connection: in autocommit (``AsyncPostgres.fetch``) or inside a block
     (``AsyncPostgres.transaction``). Runs programs (app/core/programs.py)."""
 
-    def __init__(self, database: AsyncPostgres, connection: Connection) -> None:
-        self.database, self.connection = database, connection
+    def __init__(self, database: AsyncPostgres, connection: Connection, *, merging: bool = False) -> None:
+        self.database, self.connection, self.merging = database, connection, merging
+        self.deferred: list[tuple[str, dict[str, Any]]] = []  # (SQL, parameters) not sent yet
 
     async def execute(
-        self, statement: ClauseElement, values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+        self,
+        statement: ClauseElement,
+        values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        returns: bool = True,
     ) -> list[dict[str, Any]]:
+        """One statement. In a merging block, one whose rows nobody reads (``returns`` false) is deferred and
+        sent as a data-modifying CTE of the next statement sent (``merge``): one round trip fewer."""
         built = self.database.prebuilt(statement)
+        if isinstance(values, Sequence):  # executemany: no rows come back
+            await self.flush()
+            return await self._send(built.sql, [built.params(v) for v in values], many=True)
+        params = built.params(values)
+        if self.merging and not returns and split_with(built.sql) is not None:
+            self.deferred.append((built.sql, params))
+            return []
+        sql = built.sql
+        if self.deferred:
+            text_ = merge(tuple(d[0] for d in self.deferred), sql)
+            if text_ is None:
+                await self.flush()
+            else:
+                params = {
+                    **{
+                        f"deferred_{n}_{k}": v
+                        for n, (_, values_) in enumerate(self.deferred)
+                        for k, v in values_.items()
+                    },
+                    **params,
+                }
+                sql, self.deferred = text_, []
+        return [built.row(row) for row in await self._send(sql, params)]
+
+    async def flush(self) -> None:
+        """Send what was deferred (before COMMIT, or before a statement it cannot merge with)."""
+        if not self.deferred:
+            return
+        deferred, self.deferred = self.deferred, []
+        text_ = merge(tuple(d[0] for d in deferred), "SELECT 1")
+        if text_ is None:
+            for sql, params in deferred:
+                await self._send(sql, params)
+            return
+        params = {f"deferred_{n}_{k}": v for n, (_, values) in enumerate(deferred) for k, v in values.items()}
+        await self._send(text_, params)
+
+    async def _send(self, sql: str, params: Any, *, many: bool = False) -> list[dict[str, Any]]:
         for listener in self.database.listeners:
-            listener(built.sql)
-        params: Any = [built.params(v) for v in values] if isinstance(values, Sequence) else built.params(values)
+            listener(sql)
         try:
-            if isinstance(params, list):  # executemany: no rows come back
-                await self.connection.cursor().executemany(built.sql, params)
+            if many:
+                await self.connection.cursor().executemany(sql, params)
                 return []
-            cursor = await self.connection.execute(built.sql, params)
-            rows = await cursor.fetchall() if cursor.description is not None else []
+            cursor = await self.connection.execute(sql, params)
+            return await cursor.fetchall() if cursor.description is not None else []
         except psycopg.Error as exc:
-            raise wrap(built.sql, params, exc) from exc
-        return [built.row(row) for row in rows]
+            raise wrap(sql, params, exc) from exc
 
     async def command(self, sql: str) -> None:
         for listener in self.database.listeners:
@@ -223,7 +269,68 @@ class Transaction:
                 step = program.send(rows)  # type: ignore[arg-type]  # None starts the generator
             except StopIteration as done:
                 return done.value
-            rows = await self.execute(step.statement, step.params)
+            rows = await self.execute(step.statement, step.params, returns=step.returns)
+
+
+_PARAM = re.compile(r"(?<!%)%\((\w+)\)s")
+_MAIN = ("SELECT", "INSERT", "UPDATE", "DELETE")
+_AS = re.compile(r"\s+AS\s*\(")
+
+
+def split_with(sql: str) -> tuple[list[tuple[str, str]], str] | None:
+    """``WITH a AS (...), b AS (...) MAIN`` as ([(a, "a AS (...)"), ...], MAIN); ``None`` when the text is not
+    in that simple shape (column lists, ``RECURSIVE``), which is then never merged."""
+    sql = sql.strip()
+    if not sql.startswith("WITH "):
+        return [], sql
+    ctes: list[tuple[str, str]] = []
+    start, depth, i, quoted = 5, 0, 5, False
+    while i < len(sql):
+        ch = sql[i]
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+            if depth == 0:
+                cte = sql[start : i + 1].strip()
+                name = cte.split(" ", 1)[0]
+                if not _AS.match(cte, len(name)):
+                    return None
+                ctes.append((name, cte))
+                rest = sql[i + 1 :].lstrip()
+                if rest.startswith(","):
+                    start = len(sql) - len(rest) + 1
+                    i = start
+                    continue
+                return (ctes, rest) if rest.split(" ", 1)[0].upper() in _MAIN else None
+        i += 1
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def merge(deferred: tuple[str, ...], sql: str) -> str | None:
+    """Statements whose rows nobody reads, as data-modifying CTEs of the next statement: PostgreSQL runs each
+    to completion whether or not it is read, and none sees another's changes, so the statement they join
+    must not read what they write. Their own CTEs are lifted to the top (PostgreSQL allows data-modifying
+    CTEs only there) and their parameters renamed ``deferred_<n>_<name>``. ``None`` when a text is not in the
+    simple shape this reads, or names would clash: the caller then sends them one by one."""
+    target = split_with(sql)
+    if target is None:
+        return None
+    ctes: list[tuple[str, str]] = []
+    for n, text_ in enumerate(deferred):
+        prefix = f"deferred_{n}_"
+        parts = split_with(_PARAM.sub(lambda m, prefix=prefix: f"%({prefix}{m[1]})s", text_))  # type: ignore[misc]
+        if parts is None:
+            return None
+        hoisted, main = parts
+        ctes += [*hoisted, (f"deferred_{n}", f"deferred_{n} AS ({main})")]
+    ctes += target[0]
+    if len({name for name, _ in ctes}) != len(ctes):
+        return None
+    return "WITH " + ", ".join(cte for _, cte in ctes) + " " + target[1]
 
 
 def wrap(sql: str, params: Any, exc: psycopg.Error) -> sa_exc.DBAPIError:

@@ -120,7 +120,9 @@ def guarded(
         return _replay(stored[0], fingerprint)
     status, body = yield from produce
     yield Step(
-        _RECORD_RESPONSE, {"record_id": reserved[0]["id"], "status_code": status, "response_body": json.dumps(body)}
+        _RECORD_RESPONSE,
+        {"record_id": reserved[0]["id"], "status_code": status, "response_body": json.dumps(body)},
+        returns=False,
     )
     return JSONResponse(body, status_code=status)
 

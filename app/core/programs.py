@@ -30,6 +30,9 @@ Rows = list[dict[str, Any]]
 class Step:
     statement: Any  # a SQLAlchemy Core statement (an insert, a select, a text clause)
     params: Mapping[str, Any] | Sequence[Mapping[str, Any]] = field(default_factory=dict)
+    # False for a write whose rows the program does not read: on the async driver it may be sent as part of
+    # the next statement (app/core/adb.py, ``merge``), which therefore must not read what it writes.
+    returns: bool = True
 
 
 Program = Generator[Step, Rows, T]

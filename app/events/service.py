@@ -71,7 +71,8 @@ def publish_program(dialect: str, info: dict[str, Any]) -> Program[None]:
     if not pending:
         return
     if dialect == "postgresql":
-        yield Step(_PG_PUBLISH, {"n": len(pending), "rows": json.dumps([_row(i, e) for i, e in enumerate(pending)])})
+        rows = json.dumps([_row(i, e) for i, e in enumerate(pending)])
+        yield Step(_PG_PUBLISH, {"n": len(pending), "rows": rows}, returns=False)
         return
     taken = yield Step(_TAKE_POSITIONS, {"n": len(pending)})
     first = taken[0]["last_position"] - len(pending) + 1

@@ -64,5 +64,7 @@ def test_linked_sequences_match_the_contract_and_none_is_5xx(world: World) -> No
         ),
     )
     reached = {operation for operation, status in seen if status < 400}
-    # The links were followed with real objects: a pushed report's case read and moved, an upload downloaded.
-    assert {"submit_report", "get_case", "download_evidence"} <= reached, sorted(set(seen))
+    # The walk used real objects: a pushed report and its case read through the link. Which other links a
+    # bounded random walk takes is chance (it changed with unrelated code); tests/contract/test_links.py
+    # follows them deterministically.
+    assert {"submit_report", "get_case"} <= reached, sorted(set(seen))

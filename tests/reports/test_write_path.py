@@ -64,6 +64,11 @@ def test_a_push_and_its_audit_row_commit_together(world: World) -> None:
     events = world.db.connection().execute(text("SELECT kind, case_id FROM feed_event ORDER BY position"))
     kinds = [e.kind for e in events if uuid.UUID(str(e.case_id)) == uuid.UUID(body["case"]["id"])]
     assert kinds == ["case.status_changed", "report.received"]
+    history = world.db.connection().execute(text("SELECT case_id, from_status, to_status FROM case_status_change"))
+    moves = [
+        (h.from_status, h.to_status) for h in history if uuid.UUID(str(h.case_id)) == uuid.UUID(body["case"]["id"])
+    ]
+    assert moves == [(None, "submitted")]
     replay = push(world, report_payload("R-1"), key="together-1")
     assert replay.status_code == 201 and replay.headers["idempotent-replayed"] == "true"
     assert replay.json() == body
@@ -117,3 +122,26 @@ def test_a_transition_refused_by_its_etag_leaves_nothing(world: World) -> None:
     world.db.rollback()  # a fresh snapshot
     last = world.db.connection().execute(text("SELECT action, outcome, status FROM audit_event ORDER BY id DESC"))
     assert [tuple(r) for r in last.fetchmany(2)] == [("get_case", "allowed", 200), ("transition_case", "refused", 412)]
+
+
+def test_a_batch_writes_every_items_rows(world: World) -> None:
+    """Several reports in one unit: each item's history row and feed events, and the batch's one audit row."""
+    items = [report_payload(f"B-{n}", content_url=f"https://x.com/batch/status/{n}") for n in range(3)]
+    headers = {**world.auth("APTIKA"), "Idempotency-Key": "batch-1"}
+    response = world.client.post("/api/v1/reports:batch", json={"items": items}, headers=headers)
+    assert response.status_code == 201, response.text
+    cases = {uuid.UUID(item["case"]["id"]) for item in response.json()["items"]}
+    assert len(cases) == 3
+    world.db.rollback()
+    history = world.db.connection().execute(text("SELECT case_id, to_status FROM case_status_change"))
+    opened = sorted(uuid.UUID(str(h.case_id)) for h in history if uuid.UUID(str(h.case_id)) in cases)
+    assert opened == sorted(cases)  # one "submitted" row each
+    events = world.db.connection().execute(text("SELECT kind, case_id FROM feed_event ORDER BY position"))
+    received = [uuid.UUID(str(e.case_id)) for e in events if e.kind == "report.received"]
+    assert sorted(c for c in received if c in cases) == sorted(cases)
+    row = (
+        world.db.connection()
+        .execute(text("SELECT action, outcome, status FROM audit_event ORDER BY id DESC LIMIT 1"))
+        .one()
+    )
+    assert tuple(row) == ("submit_report_batch", "allowed", 201)
