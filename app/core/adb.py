@@ -218,14 +218,7 @@ class Transaction:
             if text_ is None:
                 await self.flush()
             else:
-                params = {
-                    **{
-                        f"deferred_{n}_{k}": v
-                        for n, (_, values_) in enumerate(self.deferred)
-                        for k, v in values_.items()
-                    },
-                    **params,
-                }
+                params = {**_renamed(self.deferred), **params}
                 sql, self.deferred = text_, []
         return [built.row(row) for row in await self._send(sql, params)]
 
@@ -239,8 +232,7 @@ class Transaction:
             for sql, params in deferred:
                 await self._send(sql, params)
             return
-        params = {f"deferred_{n}_{k}": v for n, (_, values) in enumerate(deferred) for k, v in values.items()}
-        await self._send(text_, params)
+        await self._send(text_, _renamed(deferred))
 
     async def _send(self, sql: str, params: Any, *, many: bool = False) -> list[dict[str, Any]]:
         for listener in self.database.listeners:
@@ -272,17 +264,23 @@ class Transaction:
             rows = await self.execute(step.statement, step.params, returns=step.returns)
 
 
+def _renamed(deferred: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """The deferred statements' parameters under the names ``merge`` gives them."""
+    return {f"deferred_{n}_{name}": value for n, (_, params) in enumerate(deferred) for name, value in params.items()}
+
+
 _PARAM = re.compile(r"(?<!%)%\((\w+)\)s")
 _MAIN = ("SELECT", "INSERT", "UPDATE", "DELETE")
 _AS = re.compile(r"\s+AS\s*\(")
 
 
-def split_with(sql: str) -> tuple[list[tuple[str, str]], str] | None:
-    """``WITH a AS (...), b AS (...) MAIN`` as ([(a, "a AS (...)"), ...], MAIN); ``None`` when the text is not
+@functools.lru_cache(maxsize=256)
+def split_with(sql: str) -> tuple[tuple[tuple[str, str], ...], str] | None:
+    """``WITH a AS (...), b AS (...) MAIN`` as (((a, "a AS (...)"), ...), MAIN); ``None`` when the text is not
     in that simple shape (column lists, ``RECURSIVE``), which is then never merged."""
     sql = sql.strip()
     if not sql.startswith("WITH "):
-        return [], sql
+        return (), sql
     ctes: list[tuple[str, str]] = []
     start, depth, i, quoted = 5, 0, 5, False
     while i < len(sql):
@@ -304,7 +302,7 @@ def split_with(sql: str) -> tuple[list[tuple[str, str]], str] | None:
                     start = len(sql) - len(rest) + 1
                     i = start
                     continue
-                return (ctes, rest) if rest.split(" ", 1)[0].upper() in _MAIN else None
+                return (tuple(ctes), rest) if rest.split(" ", 1)[0].upper() in _MAIN else None
         i += 1
     return None
 

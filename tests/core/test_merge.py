@@ -29,5 +29,5 @@ def test_texts_it_cannot_read_safely_are_refused() -> None:
     clash = "WITH counter AS (UPDATE c SET n = n + 1 RETURNING n) INSERT INTO f SELECT n FROM counter"
     assert merge((clash, clash), "SELECT 1") is None  # two CTEs named counter
     assert merge((insert,), "WITH counter AS (SELECT 1) SELECT 2") is not None
-    assert split_with("SELECT '(' FROM t") == ([], "SELECT '(' FROM t")  # a literal parenthesis is text
-    assert split_with("WITH a AS (SELECT ')') SELECT 1") == ([("a", "a AS (SELECT ')')")], "SELECT 1")
+    assert split_with("SELECT '(' FROM t") == ((), "SELECT '(' FROM t")  # a literal parenthesis is text
+    assert split_with("WITH a AS (SELECT ')') SELECT 1") == ((("a", "a AS (SELECT ')')"),), "SELECT 1")
