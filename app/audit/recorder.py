@@ -101,18 +101,18 @@ def client_ip(request: Request) -> str | None:
 
 def record_success(session: Session, request: Request, now: Any) -> None:
     """In the request's transaction, last: its row, unsealed. ``receipt`` seals it once that committed."""
-    request.state.audit_event_id = service.append(session, success_entry(session.info, request, now))
+    service.append(session, success_entry(session.info, request, now))
 
 
 async def record_read(database: AsyncPostgres, session: Session, request: Request, now: Any) -> None:
     """A read's row, from the event loop: a read on PostgreSQL has no transaction block to share (autocommit),
     so its row goes in one statement of its own on the async driver."""
-    request.state.audit_event_id = await service.append_async(database, success_entry(session.info, request, now))
+    await service.append_async(database, success_entry(session.info, request, now))
 
 
 def record_success_program(dialect: str, info: dict[str, Any], request: Request, now: Any) -> Program[None]:
     """``record_success`` as a program (app/core/programs.py), for a unit of work on the async driver."""
-    request.state.audit_event_id = yield from service.append_program(dialect, success_entry(info, request, now))
+    yield from service.append_program(dialect, success_entry(info, request, now))
 
 
 def success_entry(info: dict[str, Any], request: Request, now: Any) -> AuditEntry:

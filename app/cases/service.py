@@ -77,7 +77,6 @@ def _open_or_join(dialect: str) -> Any:
     table = CaseFile.__table__  # type: ignore[attr-defined]
     return (
         upsert(table, dialect)
-        .values({column.name: bindparam(column.name) for column in table.c})
         .on_conflict_do_update(
             index_elements=["dedupe_key"], set_={"version": table.c.version + 1, "updated_at": bindparam("joined_at")}
         )

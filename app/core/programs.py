@@ -56,7 +56,3 @@ def call(produce: Callable[[], T]) -> Program[T]:
     reach): lets a session-bound caller share a program that takes another program as its body."""
     return produce()
     yield  # pragma: no cover  # the yield makes this a generator
-
-
-def first(rows: Rows) -> dict[str, Any] | None:
-    return rows[0] if rows else None

@@ -202,10 +202,7 @@ def _submit_one(
 def _insert_report_statement(dialect: str) -> Any:
     table = Report.__table__  # type: ignore[attr-defined]
     return (
-        upsert(table, dialect)
-        .values({column.name: bindparam(column.name) for column in table.c})
-        .on_conflict_do_nothing(index_elements=["agency_id", "reference"])
-        .returning(table.c.id)
+        upsert(table, dialect).on_conflict_do_nothing(index_elements=["agency_id", "reference"]).returning(table.c.id)
     )
 
 

@@ -145,3 +145,17 @@ def test_a_batch_writes_every_items_rows(world: World) -> None:
         .one()
     )
     assert tuple(row) == ("submit_report_batch", "allowed", 201)
+
+
+def test_a_transition_of_an_unknown_case_is_404_and_writes_nothing(world: World) -> None:
+    before = count(world, "SELECT count(*) FROM case_status_change")
+    unknown = uuid.uuid4()
+    refused = world.client.post(
+        f"/api/v1/cases/{unknown}/transitions",
+        json={"to": "screening", "reason": "per procedure"},
+        headers={**world.auth("KASN"), "If-Match": "*"},
+    )
+    assert refused.status_code == 404 and refused.headers["content-type"] == "application/problem+json"
+    assert count(world, "SELECT count(*) FROM case_status_change") == before
+    last = world.db.connection().execute(text("SELECT action, outcome, status FROM audit_event ORDER BY id DESC"))
+    assert tuple(last.first() or ()) == ("transition_case", "refused", 404)
