@@ -80,7 +80,15 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     if workers > 1:
         os.environ[SUPERVISOR_ENV] = str(os.getpid())  # workers die with this process (app/core/supervision.py)
     uvicorn.run(
-        "app.main:app", host=host, port=port, workers=workers, log_config=None, proxy_headers=False, server_header=False
+        "app.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",  # libuv's loop and the C HTTP parser, not asyncio's and h11 (bench/README.md, seventh pass)
+        http="httptools",
+        log_config=None,
+        proxy_headers=False,
+        server_header=False,
     )
 
 

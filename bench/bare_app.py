@@ -84,7 +84,14 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--pool", type=int, default=10)
     args = parser.parse_args()
-    uvicorn.run(make_app(Pool(args.database_url, args.pool)), host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(
+        make_app(Pool(args.database_url, args.pool)),
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        loop="uvloop",  # the server `netral serve` runs on (app/cli.py)
+        http="httptools",
+    )
 
 
 if __name__ == "__main__":

@@ -3,11 +3,12 @@
 - A throwaway PostgreSQL database made by the project's migrations, the demo seed, and N cases each with one
   report (SQL, in bulk).
 - Netral (`netral serve`, one process) and the bare baseline (``bench/bare_app.py``: a raw ASGI app on the
-  same driver sending the same SQL) are loaded one at a time, each pinned to core 1, by wrk pinned to core 0
+  same server and driver sending the same SQL) are loaded one at a time, each pinned to core 1, by wrk pinned to core 0
   (`taskset`), 32 connections, for ``--seconds`` each; per endpoint, ``--rounds`` times in alternation (bare,
   Netral, bare, Netral, ...), so a machine whose speed drifts during the run moves both sides alike.
 - Printed: req/s, p50 and p99 of each side's median run, Netral's ratio against the bare run next to it in
-  each round, and the median of those ratios.
+  each round, and the median of those ratios. For the case read, the framework's floor too
+  (``bench/floor_app.py``: plain FastAPI sending the same one statement), in the same rounds.
 
 Needs the machine's PostgreSQL and wrk (Debian package). Usage:
 ``python bench/request_cost.py [--cases 10000] [--seconds 10] [--connections 32] [--rounds 3]``.
@@ -233,8 +234,15 @@ def main() -> None:
             bare_port,
         )
         netral = start([sys.executable, "-m", "app.cli", "serve", "--port", str(netral_port)], env, netral_port)
+        floor_port = free_port()
+        floor = start(
+            [sys.executable, "bench/floor_app.py", "--port", str(floor_port), "--database-url", f"{PG}/{name}"],
+            {},
+            floor_port,
+        )
         try:
             bare_base, base = f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{netral_port}"
+            floor_base = f"http://127.0.0.1:{floor_port}"
             kasn = {"Authorization": f"Bearer {token(base, clients['KASN'])}"}
             aptika = {"Authorization": f"Bearer {token(base, clients['APTIKA'])}", "Content-Type": "application/json"}
             unique = (
@@ -269,14 +277,20 @@ def main() -> None:
             }
             for label, (bare_script, netral_script) in endpoints.items():
                 runs: dict[str, list[dict[str, float]]] = {"bare": [], "netral": []}
+                sides = [("bare", bare_base, bare_script), ("netral", base, netral_script)]
+                if label == "case read":  # and the framework's floor: plain FastAPI, the same statement
+                    runs["floor"] = []
+                    sides.insert(1, ("floor", floor_base, bare_script))
                 for _round in range(args.rounds):
-                    for side, url, script in (("bare", bare_base, bare_script), ("netral", base, netral_script)):
+                    for side, url, script in sides:
                         measured, warm_up = script()
                         runs[side].append(wrk(url, measured, args.seconds, args.connections, warm_up=warm_up))
                 results[label] = {side: median_run(side_runs) for side, side_runs in runs.items()}
                 ratios[label] = [n["rps"] / b["rps"] for b, n in zip(runs["bare"], runs["netral"], strict=True)]
+                if "floor" in runs:
+                    ratios["floor"] = [f["rps"] / b["rps"] for b, f in zip(runs["bare"], runs["floor"], strict=True)]
         finally:
-            for server in (bare, netral):
+            for server in (bare, floor, netral):
                 server.terminate()
                 server.wait()
     finally:
@@ -309,6 +323,14 @@ def print_table(
             f"| {label} | {bare['rps']:.0f} | {bare['p50']:.1f} / {bare['p99']:.1f} | {netral['rps']:.0f} | "
             f"{netral['p50']:.1f} / {netral['p99']:.1f} | {statistics.median(ratios[label]):.3f} | {rounds} | "
             f"{netral['non2xx']:.0f} |"
+        )
+    if "floor" in ratios:
+        floor = results["case read"]["floor"]
+        rounds = ", ".join(f"{r:.3f}" for r in ratios["floor"])
+        print(
+            f"\nThe framework's floor (bench/floor_app.py: plain FastAPI, the case read's one statement, nothing "
+            f"else): {floor['rps']:.0f} req/s, p50 / p99 {floor['p50']:.1f} / {floor['p99']:.1f} ms; "
+            f"ratio {statistics.median(ratios['floor']):.3f} ({rounds})"
         )
 
 

@@ -1,0 +1,59 @@
+"""The framework's floor for ``bench/request_cost.py``: plain FastAPI, on the same server, driver and pool as
+the bare baseline (``bench/bare_app.py``), answering the case read with its one statement and nothing else:
+no middleware, no token, no audit row, no view. What it costs above the bare app is the framework's own
+(routing, parameter validation, dependency solving, JSON rendering); what Netral costs above it is Netral's.
+
+Usage: ``python bench/floor_app.py --port 8103 --database-url postgresql://...``.
+"""
+
+import argparse
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+from bare_app import CASE_BY_ID, Pool
+from fastapi import FastAPI, HTTPException
+
+
+def make_app(pool: Pool) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await pool.open()
+        yield
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/case/{case_id}")
+    async def case(case_id: uuid.UUID) -> dict[str, Any]:
+        conn = await pool.free.get()
+        try:
+            rows = await (await conn.execute(CASE_BY_ID, (case_id,))).fetchall()
+        finally:
+            pool.free.put_nowait(conn)
+        if not rows:
+            raise HTTPException(404)
+        return rows[0]
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--pool", type=int, default=10)
+    args = parser.parse_args()
+    uvicorn.run(
+        make_app(Pool(args.database_url, args.pool)),
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        loop="uvloop",  # the server `netral serve` runs on (app/cli.py)
+        http="httptools",
+    )
+
+
+if __name__ == "__main__":
+    main()
