@@ -25,6 +25,10 @@ def make_app(pool: Pool) -> FastAPI:
 
     app = FastAPI(lifespan=lifespan)
 
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
     @app.get("/case/{case_id}")
     async def case(case_id: uuid.UUID) -> dict[str, Any]:
         conn = await pool.free.get()

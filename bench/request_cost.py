@@ -233,45 +233,55 @@ def main() -> None:
             {},
             bare_port,
         )
-        netral = start([sys.executable, "-m", "app.cli", "serve", "--port", str(netral_port)], env, netral_port)
         floor_port = free_port()
         floor = start(
             [sys.executable, "bench/floor_app.py", "--port", str(floor_port), "--database-url", f"{PG}/{name}"],
             {},
             floor_port,
         )
+        netral = start([sys.executable, "-m", "app.cli", "serve", "--port", str(netral_port)], env, netral_port)
         try:
             bare_base, base = f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{netral_port}"
             floor_base = f"http://127.0.0.1:{floor_port}"
-            kasn = {"Authorization": f"Bearer {token(base, clients['KASN'])}"}
-            aptika = {"Authorization": f"Bearer {token(base, clients['APTIKA'])}", "Content-Type": "application/json"}
+
+            # A fresh token for every run: one minted at the start would expire (NETRAL_ACCESS_TOKEN_TTL_SECONDS,
+            # 300 s) before the last runs, which would then measure refusals.
+            def kasn() -> dict[str, str]:
+                return {"Authorization": f"Bearer {token(base, clients['KASN'])}"}
+
+            def aptika() -> dict[str, str]:
+                return {"Authorization": f"Bearer {token(base, clients['APTIKA'])}", "Content-Type": "application/json"}
+
             unique = (
                 'local id = string.format("%d-%d-%d", os.time(), math.random(1, 1e9), n)\n'
                 '  body = body:gsub("REF", "W-" .. id):gsub("URL", id)\n'
                 '  wrk.headers["Idempotency-Key"] = "k-" .. id'
             )
             bare_insert = lua("POST", "/push", {"Content-Type": "application/json"}, push_body())
-            moving = {**kasn, "Content-Type": "application/json"}
+
+            def moving() -> dict[str, str]:
+                return {**kasn(), "Content-Type": "application/json"}
+
             # Each transition request moves another seeded case from submitted to screening (If-Match: *);
             # every round's script lists the cases still submitted.
             endpoints: dict[str, tuple[Any, Any]] = {
                 "case read": (
                     lambda: (lua("GET", f"/case/{case_id}", {}), None),
-                    lambda: (lua("GET", f"/api/v1/cases/{case_id}", kasn), None),
+                    lambda: (lua("GET", f"/api/v1/cases/{case_id}", kasn()), None),
                 ),
                 "page of 50": (
                     lambda: (lua("GET", "/cases", {}), None),
-                    lambda: (lua("GET", "/api/v1/cases?limit=50", kasn), None),
+                    lambda: (lua("GET", "/api/v1/cases?limit=50", kasn()), None),
                 ),
                 "push": (
                     lambda: (bare_insert, None),
-                    lambda: (lua("POST", "/api/v1/reports", aptika, push_body(), unique), None),
+                    lambda: (lua("POST", "/api/v1/reports", aptika(), push_body(), unique), None),
                 ),
                 "transition / bare insert": (
                     lambda: (bare_insert, None),
                     lambda: (
-                        transition_script(name, moving),
-                        transition_script(name, moving, from_the_end=True),
+                        transition_script(name, moving()),
+                        transition_script(name, moving(), from_the_end=True),
                     ),
                 ),
             }
