@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import psycopg
-from psycopg.rows import dict_row
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.sql import ClauseElement
@@ -34,7 +33,19 @@ from app.core.db import Timeouts, pg_connect_args
 from app.core.programs import Program, Rows, T
 
 Processor = Callable[[Any], Any]
-Connection = psycopg.AsyncConnection[dict[str, Any]]
+
+
+class Connection(psycopg.AsyncConnection[tuple[Any, ...]]):
+    """A connection that keeps one cursor for its statements (rows as tuples): a cursor made per statement,
+    and rows made as dicts by the driver, cost about a third of a short statement's CPU (bench/README.md,
+    seventh pass)."""
+
+    _statements: psycopg.AsyncCursor[tuple[Any, ...]] | None = None
+
+    def statements(self) -> psycopg.AsyncCursor[tuple[Any, ...]]:
+        if self._statements is None:
+            self._statements = self.cursor()
+        return self._statements
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,7 @@ class AsyncPostgres:
         # Idle connections by the event loop that opened them: a server has one loop; tests run several.
         self._idle: dict[asyncio.AbstractEventLoop, list[Connection]] = {}
         self._lock = threading.Lock()
+        self._names: dict[str, tuple[str, ...]] = {}  # each statement's column names, by its SQL
 
     def prebuilt(self, statement: ClauseElement) -> Prebuilt:
         key = id(statement)
@@ -157,9 +169,7 @@ class AsyncPostgres:
             if idle:
                 return idle.pop()
         try:
-            return await psycopg.AsyncConnection.connect(
-                self.conninfo, autocommit=True, row_factory=dict_row, **self.connect_args
-            )
+            return await Connection.connect(self.conninfo, autocommit=True, **self.connect_args)
         except psycopg.Error as exc:
             self.close_now()
             raise wrap("connect", {}, exc) from exc
@@ -237,20 +247,27 @@ class Transaction:
     async def _send(self, sql: str, params: Any, *, many: bool = False) -> list[dict[str, Any]]:
         for listener in self.database.listeners:
             listener(sql)
+        cursor = self.connection.statements()
         try:
             if many:
-                await self.connection.cursor().executemany(sql, params)
+                await cursor.executemany(sql, params)
                 return []
-            cursor = await self.connection.execute(sql, params)
-            return await cursor.fetchall() if cursor.description is not None else []
+            await cursor.execute(sql, params)
+            if cursor.pgresult is None or not cursor.pgresult.nfields:
+                return []
+            rows = await cursor.fetchall()
         except psycopg.Error as exc:
             raise wrap(sql, params, exc) from exc
+        names = self.database._names.get(sql)
+        if names is None:  # the same text has the same columns: read them once
+            names = self.database._names[sql] = tuple(column.name for column in cursor.description or ())
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     async def command(self, sql: str) -> None:
         for listener in self.database.listeners:
             listener(sql)
         try:
-            await self.connection.execute(sql)
+            await self.connection.statements().execute(sql)
         except psycopg.Error as exc:
             raise wrap(sql, {}, exc) from exc
 
