@@ -16,7 +16,7 @@ from app.access.policy import Action, Principal
 from app.cases.models import CaseFile, CaseStatus, CaseStatusChange, InformationRequest, SanctionOutcome
 from app.catalogues.data import SANCTIONS_BY_CODE, SANCTIONS_VERSION
 from app.core import programs
-from app.core.db import upsert
+from app.core.db import detached, upsert
 from app.core.errors import (
     Conflict,
     FieldError,
@@ -68,7 +68,7 @@ def open_or_join(dialect: str, *, new_case: CaseFile, now: datetime) -> Program[
     concurrency too — join the existing one, bumping its version (another writer's join is no conflict, so
     unconditionally). A new case is the only one whose version is 1 after this."""
     rows = yield Step(_open_or_join(dialect), {**new_case.model_dump(), "joined_at": now})
-    case = CaseFile.model_validate(rows[0])
+    case = detached(CaseFile, rows[0])
     return case, case.version != 1
 
 
@@ -200,7 +200,7 @@ def in_custody(
 ) -> Program[CaseFile]:
     """``get_in_custody`` as a program (app/core/programs.py)."""
     rows = yield Step(_CASE_BY_ID, {"case_id": case_id})
-    case = policy.in_custody(principal, CaseFile.model_validate(rows[0]) if rows else None)
+    case = policy.in_custody(principal, detached(CaseFile, rows[0]) if rows else None)
     policy.require(principal, action, region_code=case.region_code)
     return case
 
@@ -290,7 +290,7 @@ def bump_program(case: CaseFile, *, expected_version: int, values: dict[str, obj
     rows = yield Step(_BUMP, {"case_id": case.id, "expected_version": expected_version, **new})
     if not rows:
         raise PreconditionFailed("The case changed since you read it; fetch it again for a fresh ETag.")
-    return CaseFile.model_validate(rows[0])
+    return detached(CaseFile, rows[0])
 
 
 def _hold(case: CaseFile, stored: CaseFile) -> None:

@@ -1,10 +1,11 @@
 """Engine, schema conventions and the one-transaction-per-request session."""
 
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BindParameter,
@@ -106,6 +107,19 @@ def pg_connect_args(timeouts: Timeouts) -> dict[str, Any]:
             "keepalives_count": 3,
         }
     return connect_args
+
+
+M = TypeVar("M", bound=SQLModel)
+
+
+def detached(model: type[M], values: Mapping[str, Any]) -> M:
+    """A table model's instance as a plain value: its fields (defaults filled in), without validation or the
+    ORM's instrumentation, for what a program (app/core/programs.py) writes with Core statements or reads
+    back from them. No session holds it, and it cannot be changed: build it whole. An instrumented instance
+    costs four to five times as much to build (bench/README.md, seventh pass). The values must already be
+    the fields' types: parsed by a schema, or read by the column's own type."""
+    instance: M = model.model_construct(**values)  # type: ignore[assignment]  # SQLModel types it as itself
+    return instance
 
 
 def insert_for(dialect: str) -> Any:

@@ -17,7 +17,7 @@ from app.cases import routing
 from app.cases import service as cases
 from app.cases.models import CaseFile, CaseStatus, InformationRequest, SanctionOutcome
 from app.core.config import Settings
-from app.core.db import in_list, upsert
+from app.core.db import detached, in_list, upsert
 from app.core.errors import Conflict, FieldError, NotFound, ValidationProblem
 from app.core.programs import Program, Step
 from app.events import service as events
@@ -66,7 +66,7 @@ def submit_program(
     sanctions: dict[uuid.UUID, list] = {}
     if joined_cases:
         rows = yield Step(_sanctions_of(dialect), {"case_ids": joined_cases})
-        sanctions = group_by_case(SanctionOutcome.model_validate(row) for row in rows)
+        sanctions = group_by_case(detached(SanctionOutcome, row) for row in rows)
     audit.note_in(info, "report_ids", [r.id for r, _case, _links in reports])
     audit.note_in(info, "case_ids", [case.id for _r, case, _links in reports])
     return [_one(r, case, sanctions.get(case.id, []), [], links, blobs) for r, case, links in reports]
@@ -128,46 +128,57 @@ def _submit_one(
     kind, identifier = item.asn.identifier
     case, joined = yield from cases.open_or_join(
         dialect,
-        new_case=CaseFile(
-            dedupe_key=_dedupe_key(item),
-            status=CaseStatus.submitted.value,
-            custodian_agency_id=custodian,
-            category=item.category,
-            platform=item.platform,
-            region_code=item.asn.region_code,
-            content_url=item.content_url,
-            asn_identifier=identifier,
-            opened_at=now,
-            updated_at=now,
+        new_case=detached(
+            CaseFile,
+            {
+                "dedupe_key": _dedupe_key(item),
+                "status": CaseStatus.submitted.value,
+                "custodian_agency_id": custodian,
+                "category": item.category,
+                "platform": item.platform,
+                "region_code": item.asn.region_code,
+                "content_url": item.content_url,
+                "asn_identifier": identifier,
+                "opened_at": now,
+                "updated_at": now,
+            },
         ),
         now=now,
     )
-    report = Report(
-        agency_id=principal.agency_id,
-        client_id=principal.client_id,
-        reference=item.reference,
-        case_id=case.id,
-        joined_existing_case=joined,
-        content_url=item.content_url,
-        platform=item.platform,
-        content_kind=item.content_kind,
-        captured_at=item.captured_at,
-        excerpt=item.excerpt,
-        category=item.category,
-        engagement_action=item.engagement_action,
-        asn_name=item.asn.name,
-        asn_identifier=identifier,
-        asn_identifier_kind=kind,
-        asn_instansi=item.asn.instansi,
-        asn_jabatan=item.asn.jabatan,
-        region_code=item.asn.region_code,
-        source=item.source,
-        received_at=now,
+    report_id = uuid.uuid4()
+    sealed, key_id = (
+        identity.seal(settings, item.public_reporter.model_dump(), context=str(report_id))
+        if item.public_reporter is not None
+        else (None, None)
     )
-    if item.public_reporter is not None:
-        report.reporter_identity_sealed, report.reporter_identity_key_id = identity.seal(
-            settings, item.public_reporter.model_dump(), context=str(report.id)
-        )
+    report = detached(
+        Report,
+        {
+            "id": report_id,
+            "agency_id": principal.agency_id,
+            "client_id": principal.client_id,
+            "reference": item.reference,
+            "case_id": case.id,
+            "joined_existing_case": joined,
+            "content_url": item.content_url,
+            "platform": item.platform,
+            "content_kind": item.content_kind,
+            "captured_at": item.captured_at,
+            "excerpt": item.excerpt,
+            "category": item.category,
+            "engagement_action": item.engagement_action,
+            "asn_name": item.asn.name,
+            "asn_identifier": identifier,
+            "asn_identifier_kind": kind,
+            "asn_instansi": item.asn.instansi,
+            "asn_jabatan": item.asn.jabatan,
+            "region_code": item.asn.region_code,
+            "source": item.source,
+            "reporter_identity_sealed": sealed,
+            "reporter_identity_key_id": key_id,
+            "received_at": now,
+        },
+    )
     inserted = yield Step(_insert_report_statement(dialect), report.model_dump())
     if not inserted:  # a reference this agency used before (or a concurrent request took) inserts nothing
         raise ReferenceTaken(
@@ -175,7 +186,8 @@ def _submit_one(
             errors=[FieldError(pointer="/body/reference", detail="this reference was used before by your agency")],
         )
     links = [
-        EvidenceLink(sha256=e.sha256, kind=e.kind, filename=e.filename, report_id=report.id) for e in item.evidence
+        detached(EvidenceLink, {"sha256": e.sha256, "kind": e.kind, "filename": e.filename, "report_id": report.id})
+        for e in item.evidence
     ]
     if links:
         yield Step(
