@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -78,21 +79,17 @@ def make_app(pool: Pool) -> Any:
     return app
 
 
-def main() -> None:
+def serve(make: Callable[[Pool], Any]) -> None:
+    """The command line of both baselines (this one and ``bench/floor_app.py``), on the server `netral serve`
+    runs on (app/cli.py)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--pool", type=int, default=10)
     args = parser.parse_args()
-    uvicorn.run(
-        make_app(Pool(args.database_url, args.pool)),
-        host="127.0.0.1",
-        port=args.port,
-        log_level="warning",
-        loop="uvloop",  # the server `netral serve` runs on (app/cli.py)
-        http="httptools",
-    )
+    app = make(Pool(args.database_url, args.pool))
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", loop="uvloop", http="httptools")
 
 
 if __name__ == "__main__":
-    main()
+    serve(make_app)

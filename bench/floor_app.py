@@ -6,14 +6,12 @@ no middleware, no token, no audit row, no view. What it costs above the bare app
 Usage: ``python bench/floor_app.py --port 8103 --database-url postgresql://...``.
 """
 
-import argparse
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import uvicorn
-from bare_app import CASE_BY_ID, Pool
+from bare_app import CASE_BY_ID, Pool, serve
 from fastapi import FastAPI, HTTPException
 
 
@@ -43,21 +41,5 @@ def make_app(pool: Pool) -> FastAPI:
     return app
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--pool", type=int, default=10)
-    args = parser.parse_args()
-    uvicorn.run(
-        make_app(Pool(args.database_url, args.pool)),
-        host="127.0.0.1",
-        port=args.port,
-        log_level="warning",
-        loop="uvloop",  # the server `netral serve` runs on (app/cli.py)
-        http="httptools",
-    )
-
-
 if __name__ == "__main__":
-    main()
+    serve(make_app)

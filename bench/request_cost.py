@@ -246,11 +246,9 @@ def main() -> None:
 
             # A fresh token for every run: one minted at the start would expire (NETRAL_ACCESS_TOKEN_TTL_SECONDS,
             # 300 s) before the last runs, which would then measure refusals.
-            def kasn() -> dict[str, str]:
-                return {"Authorization": f"Bearer {token(base, clients['KASN'])}"}
-
-            def aptika() -> dict[str, str]:
-                return {"Authorization": f"Bearer {token(base, clients['APTIKA'])}", "Content-Type": "application/json"}
+            def bearer(agency: str, *, json_body: bool = False) -> dict[str, str]:
+                headers = {"Authorization": f"Bearer {token(base, clients[agency])}"}
+                return {**headers, "Content-Type": "application/json"} if json_body else headers
 
             unique = (
                 'local id = string.format("%d-%d-%d", os.time(), math.random(1, 1e9), n)\n'
@@ -258,30 +256,29 @@ def main() -> None:
                 '  wrk.headers["Idempotency-Key"] = "k-" .. id'
             )
             bare_insert = lua("POST", "/push", {"Content-Type": "application/json"}, push_body())
-
-            def moving() -> dict[str, str]:
-                return {**kasn(), "Content-Type": "application/json"}
-
             # Each transition request moves another seeded case from submitted to screening (If-Match: *);
             # every round's script lists the cases still submitted.
             endpoints: dict[str, tuple[Any, Any]] = {
                 "case read": (
                     lambda: (lua("GET", f"/case/{case_id}", {}), None),
-                    lambda: (lua("GET", f"/api/v1/cases/{case_id}", kasn()), None),
+                    lambda: (lua("GET", f"/api/v1/cases/{case_id}", bearer("KASN")), None),
                 ),
                 "page of 50": (
                     lambda: (lua("GET", "/cases", {}), None),
-                    lambda: (lua("GET", "/api/v1/cases?limit=50", kasn()), None),
+                    lambda: (lua("GET", "/api/v1/cases?limit=50", bearer("KASN")), None),
                 ),
                 "push": (
                     lambda: (bare_insert, None),
-                    lambda: (lua("POST", "/api/v1/reports", aptika(), push_body(), unique), None),
+                    lambda: (
+                        lua("POST", "/api/v1/reports", bearer("APTIKA", json_body=True), push_body(), unique),
+                        None,
+                    ),
                 ),
                 "transition / bare insert": (
                     lambda: (bare_insert, None),
                     lambda: (
-                        transition_script(name, moving()),
-                        transition_script(name, moving(), from_the_end=True),
+                        transition_script(name, bearer("KASN", json_body=True)),
+                        transition_script(name, bearer("KASN", json_body=True), from_the_end=True),
                     ),
                 ),
             }

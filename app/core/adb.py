@@ -98,7 +98,7 @@ class AsyncPostgres:
         # Idle connections by the event loop that opened them: a server has one loop; tests run several.
         self._idle: dict[asyncio.AbstractEventLoop, list[Connection]] = {}
         self._lock = threading.Lock()
-        self._names: dict[str, tuple[str, ...]] = {}  # each statement's column names, by its SQL
+        self.column_names: dict[str, tuple[str, ...]] = {}  # each statement's column names, by its SQL
 
     def prebuilt(self, statement: ClauseElement) -> Prebuilt:
         key = id(statement)
@@ -258,9 +258,9 @@ class Transaction:
             rows = await cursor.fetchall()
         except psycopg.Error as exc:
             raise wrap(sql, params, exc) from exc
-        names = self.database._names.get(sql)
+        names = self.database.column_names.get(sql)
         if names is None:  # the same text has the same columns: read them once
-            names = self.database._names[sql] = tuple(column.name for column in cursor.description or ())
+            names = self.database.column_names[sql] = tuple(column.name for column in cursor.description or ())
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     async def command(self, sql: str) -> None:
