@@ -44,6 +44,90 @@ class TestTextPostgreSQLCannotStore:
         assert reports_stored(world) == 0
 
 
+class TestNulInFiltersAndCredentials:
+    """A NUL in a query filter or in client credentials is refused as input; it never reaches PostgreSQL,
+    whose text cannot hold it (found by a longer fuzz run: the cases' custodian filter answered 500)."""
+
+    @pytest.mark.parametrize(
+        ("path", "name", "agency"),
+        [
+            ("/api/v1/cases", "custodian", "KASN"),
+            ("/api/v1/audit/events", "agency", "ITJEN"),
+            ("/api/v1/audit/events", "client_id", "ITJEN"),
+            ("/api/v1/audit/events", "action", "ITJEN"),
+            ("/api/v1/audit/events", "object_id", "ITJEN"),
+        ],
+    )
+    @pytest.mark.parametrize("value", ["\x00R", "KA\x00SN", "\x1b[2J"])
+    def test_a_control_character_in_a_filter_is_invalid(
+        self, world: World, path: str, name: str, agency: str, value: str
+    ) -> None:
+        response = world.client.get(path, params={name: value}, headers=world.auth(agency))
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert [e["pointer"] for e in response.json()["errors"]] == [f"/query/{name}"]
+
+    def test_printable_filters_still_match(self, world: World) -> None:
+        response = world.client.get("/api/v1/cases", params={"custodian": "kasn"}, headers=world.auth("KASN"))
+        assert response.status_code == 200
+        response = world.client.get(
+            "/api/v1/audit/events", params={"action": "GET /no such/path"}, headers=world.auth("ITJEN")
+        )
+        assert response.status_code == 200
+
+    def test_a_nul_in_the_form_client_id(self, world: World) -> None:
+        seeded = world.clients["KASN"]
+        response = world.client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": seeded.client_id + "\x00", "client_secret": "x"},
+        )
+        assert response.status_code in (400, 401), response.text
+        assert response.json()["error"] in ("invalid_request", "invalid_client")
+
+    def test_a_nul_in_basic_credentials(self, world: World) -> None:
+        seeded = world.clients["KASN"]
+        basic = base64.b64encode(f"{seeded.client_id}\x00:{seeded.secret}".encode()).decode()
+        response = world.client.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}
+        )
+        assert response.status_code in (400, 401), response.text
+        assert response.json()["error"] in ("invalid_request", "invalid_client")
+
+    @pytest.mark.parametrize("kid", ["k\x00id", "\x00"])
+    def test_a_nul_in_a_bearer_tokens_key_id(self, world: World, kid: str) -> None:
+        token = encode_unsigned({"alg": "RS256", "typ": "at+jwt", "kid": kid}, {"sub": "x"}) + ".c2ln"
+        response = world.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, response.text
+        assert response.json()["type"] == "/problems/invalid-token"
+
+    @pytest.mark.parametrize(
+        ("header", "claims"),
+        [
+            ({"alg": "RS256", "kid": "k\x00"}, {"iss": "kasn", "sub": "kasn"}),
+            ({"alg": "RS256"}, {"iss": "kasn\x00", "sub": "kasn\x00"}),
+        ],
+    )
+    def test_a_nul_in_a_client_assertion(self, world: World, header: dict[str, Any], claims: dict[str, Any]) -> None:
+        assertion = encode_unsigned(header, claims) + ".c2ln"
+        response = world.client.post(
+            "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": assertion,
+            },
+        )
+        assert response.status_code in (400, 401), response.text
+        assert response.json()["error"] in ("invalid_request", "invalid_client")
+
+    def test_a_nul_in_a_revoked_token(self, world: World) -> None:
+        seeded = world.clients["KASN"]
+        response = world.client.post(
+            "/oauth/revoke", data={"token": "abc\x00def"}, auth=(seeded.client_id, seeded.secret or "")
+        )
+        assert response.status_code < 500, response.text
+
+
 class TestOutOfRange:
     def test_captured_at_that_overflows_in_utc(self, world: World) -> None:
         response = push(world, report_payload(captured_at="9999-12-31T23:59:59-23:59"))

@@ -21,6 +21,7 @@ from app.core.deps import RuntimeDep
 from app.core.errors import NotFound, problem_responses
 from app.core.pagination import Cursor, decode_position, encode_cursor
 from app.core.runtime import Runtime
+from app.core.text import NO_CONTROL_CHARACTERS
 from app.reports import service as reports
 from app.unit_of_work import SessionDep
 
@@ -124,10 +125,15 @@ def list_audit_events(
     principal: Auditor,
     session: SessionDep,
     runtime: RuntimeDep,
-    agency: Annotated[str | None, Query(max_length=32)] = None,
-    client_id: Annotated[str | None, Query(max_length=64)] = None,
-    action: Annotated[str | None, Query(max_length=200, description="operation id, e.g. `get_case`")] = None,
-    object_id: Annotated[str | None, Query(max_length=200, description="any id a row names")] = None,
+    agency: Annotated[str | None, Query(max_length=32, pattern=NO_CONTROL_CHARACTERS)] = None,
+    client_id: Annotated[str | None, Query(max_length=64, pattern=NO_CONTROL_CHARACTERS)] = None,
+    action: Annotated[
+        str | None,
+        Query(max_length=200, pattern=NO_CONTROL_CHARACTERS, description="operation id, e.g. `get_case`"),
+    ] = None,
+    object_id: Annotated[
+        str | None, Query(max_length=200, pattern=NO_CONTROL_CHARACTERS, description="any id a row names")
+    ] = None,
     outcome: Literal["allowed", "refused", "error"] | None = None,
     since: Annotated[UtcDatetime | None, Query(description="rows timed at or after")] = None,
     until: Annotated[UtcDatetime | None, Query(description="rows timed before")] = None,

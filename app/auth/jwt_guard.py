@@ -4,6 +4,8 @@ python-jose is frozen upstream and accepts algorithm confusion when ``algorithms
 else in the code base may call it for verification. This wrapper:
 
 - refuses oversized tokens and anything that is not three base64url segments;
+- refuses a control character in any header value or string claim (a ``kid`` or ``sub`` is looked up in
+  the database, whose text cannot hold NUL);
 - refuses ``jku``/``x5u``/``jwk``/``x5c``/``crit`` headers (no key material or extensions from the token);
 - checks ``typ`` when the caller expects one (``at+jwt`` for access tokens, RFC 9068 §4);
 - selects the key itself by ``kid`` and checks the key type fits the algorithm, then calls python-jose with
@@ -22,6 +24,8 @@ from typing import Any
 
 from jose import jws
 from jose.exceptions import JOSEError
+
+from app.core.text import has_control_character
 
 FORBIDDEN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "x5t", "crit"})
 KEY_TYPE_FOR_ALG = {"RS256": ("RSA", None), "ES256": ("EC", "P-256")}
@@ -57,7 +61,7 @@ def read_unverified_header(token: str, max_bytes: int) -> dict[str, Any]:
         header = json.loads(_b64decode(parts[0]))
     except (ValueError, UnicodeDecodeError) as exc:
         raise JWTRejected("malformed token header") from exc
-    if not isinstance(header, dict):
+    if not isinstance(header, dict) or any(isinstance(v, str) and has_control_character(v) for v in header.values()):
         raise JWTRejected("malformed token header")
     return header
 
@@ -150,6 +154,8 @@ def _check_claims(claims: dict[str, Any], policy: VerificationPolicy, now: float
     for name in ("sub", "jti", "client_id"):
         if name in claims and not isinstance(claims[name], str):
             raise JWTRejected(f"claim {name} must be a string")
+    if any(isinstance(v, str) and has_control_character(v) for v in claims.values()):
+        raise JWTRejected("a claim holds a control character")
 
 
 def _number(claims: dict[str, Any], name: str) -> float | None:

@@ -17,6 +17,7 @@ from app.core import routes
 from app.core.deps import NowDep, RuntimeDep, SettingsDep
 from app.core.errors import ProblemError
 from app.core.runtime import Runtime
+from app.core.text import has_control_character
 from app.unit_of_work import SessionDep
 
 router = routes.router(tags=["oauth"])
@@ -100,6 +101,8 @@ async def oauth_form(request: Request) -> dict[str, str]:
         if name in fields:
             raise OAuthError("invalid_request", f"parameter {name} is repeated")
         fields[name] = str(value)
+        if has_control_character(fields[name]):  # RFC 6749 Appendix A: every parameter is printable
+            raise OAuthError("invalid_request", f"parameter {name} holds a control character")
         if len(fields[name]) > FIELD_MAX.get(name, OTHER_FIELD_MAX):
             raise OAuthError(
                 "invalid_request", f"parameter {name} is longer than {FIELD_MAX.get(name, OTHER_FIELD_MAX)}"
@@ -136,9 +139,10 @@ def _basic_auth(header: str | None) -> tuple[str, str] | None:
         user, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
     except (ValueError, UnicodeDecodeError) as exc:
         raise OAuthError("invalid_client", "malformed Basic credentials", 401) from exc
-    if not sep:
+    user, password = unquote_plus(user), unquote_plus(password)  # RFC 6749 §2.3.1: form-urlencoded first
+    if not sep or has_control_character(user) or has_control_character(password):
         raise OAuthError("invalid_client", "malformed Basic credentials", 401)
-    return unquote_plus(user), unquote_plus(password)  # RFC 6749 §2.3.1: form-urlencoded before Basic
+    return user, password
 
 
 class TooManyTokenRequests(ProblemError):

@@ -33,6 +33,7 @@ from app.auth.models import ApiClient, AuthVersion, RevokedToken, SigningKey, Us
 from app.core.clock import as_utc
 from app.core.config import Settings
 from app.core.runtime import Runtime
+from app.core.text import has_control_character
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ACCESS_TOKEN_CLAIMS = ("iss", "aud", "sub", "client_id", "iat", "exp", "jti", "scope")
@@ -116,6 +117,8 @@ def _unverified_subject(assertion: str, settings: Settings) -> str:
     sub = claims.get("sub") if isinstance(claims, dict) else None
     if not isinstance(sub, str):
         raise JWTRejected("assertion has no subject")
+    if has_control_character(sub):
+        raise JWTRejected("malformed assertion")
     return sub
 
 

@@ -31,6 +31,7 @@ from app.core.deps import NowDep, RuntimeDep, SettingsDep
 from app.core.errors import NotFound, PreconditionFailed, PreconditionRequired, problem_responses
 from app.core.pagination import Cursor, Limit, decode_time_id, encode_time_id
 from app.core.programs import Program
+from app.core.text import NO_CONTROL_CHARACTERS
 from app.reports import identity
 from app.reports.models import Report
 from app.reports.schemas import Platform, SanctionOut, ViolationCode
@@ -109,7 +110,9 @@ def list_cases(
             description="Kemendagri code; matches it and everything below it",
         ),
     ] = None,
-    custodian: Annotated[str | None, Query(max_length=32, description="Agency code")] = None,
+    custodian: Annotated[
+        str | None, Query(max_length=32, pattern=NO_CONTROL_CHARACTERS, description="Agency code")
+    ] = None,
     opened_from: UtcDatetime | None = None,
     opened_to: UtcDatetime | None = None,
     overdue: bool | None = None,
