@@ -65,7 +65,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
     from app import checks
     from app.core.logging import configure_logging
-    from app.core.supervision import SUPERVISOR_ENV
+    from app.core.supervision import SERVED_ENV, SUPERVISOR_ENV
 
     settings = get_settings()
     configure_logging(settings.log_level)
@@ -77,6 +77,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     _ensure_signing_key()
     if settings.metrics_port is not None:
         _serve_metrics(host, settings.metrics_port)
+    os.environ[SERVED_ENV] = "1"  # for this process and its workers (app/core/supervision.py)
     if workers > 1:
         os.environ[SUPERVISOR_ENV] = str(os.getpid())  # workers die with this process (app/core/supervision.py)
     uvicorn.run(

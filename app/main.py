@@ -26,7 +26,7 @@ from app.core.edge import EdgeLimits, EdgeMiddleware
 from app.core.errors import install_problem_handlers
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.runtime import LazyRuntime, Runtime
-from app.core.supervision import die_with_supervisor, is_worker
+from app.core.supervision import die_with_supervisor, freeze_startup_heap, is_worker
 from app.events.router import router as events_router
 from app.evidence.router import router as evidence_router
 from app.health.router import router as health_router
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         die_with_supervisor()
         runtime = app.state.runtime.get()
         async with audit_background(runtime):
+            freeze_startup_heap()
             yield
         runtime.dispose()
 
