@@ -21,6 +21,11 @@ def reports_stored(world: World) -> int:
     return int(world.db.exec(select(func.count()).select_from(Report)).one())
 
 
+def audit_rows_of(world: World, request_id: str) -> list[AuditEvent]:
+    world.db.rollback()
+    return list(world.db.exec(select(AuditEvent).where(AuditEvent.request_id == request_id)).all())
+
+
 def cursor_of(value: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
@@ -126,6 +131,33 @@ class TestNulInFiltersAndCredentials:
             "/oauth/revoke", data={"token": "abc\x00def"}, auth=(seeded.client_id, seeded.secret or "")
         )
         assert response.status_code < 500, response.text
+
+
+class TestControlCharactersInTheAuditRow:
+    """A request past authentication leaves its one audit row whatever its path holds: a NUL in a path
+    parameter or an unrouted path once made PostgreSQL refuse the row, and the refusal went unrecorded."""
+
+    @pytest.mark.parametrize(
+        ("path", "status", "named"),
+        [
+            ("/api/v1/cases/%00", 422, {"case_id": "%00"}),
+            ("/api/v1/cases/x%00y/history", 422, {"case_id": "x%00y"}),
+            ("/api/v1/cases/%1B%5B2J", 422, {"case_id": "%1B[2J"}),
+            ("/api/v1/cases/50%25", 422, {"case_id": "50%25"}),
+            ("/api/v1/reports/%00/access-log", 403, {"report_id": "%00"}),
+        ],
+    )
+    def test_a_path_parameter(self, world: World, path: str, status: int, named: dict[str, str]) -> None:
+        response = world.client.get(path, headers=world.auth("KASN"))
+        assert response.status_code == status
+        rows = audit_rows_of(world, response.headers["X-Request-ID"])
+        assert [(r.status, r.object_ids) for r in rows] == [(status, named)]
+
+    def test_an_unrouted_path(self, world: World) -> None:
+        response = world.client.get("/api/v1/x%00y", headers=world.auth("KASN"))
+        assert response.status_code == 404
+        rows = audit_rows_of(world, response.headers["X-Request-ID"])
+        assert [(r.status, r.action) for r in rows] == [(404, "GET /api/v1/x%00y")]
 
 
 class TestOutOfRange:

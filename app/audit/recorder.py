@@ -24,6 +24,7 @@ from app.core.adb import AsyncPostgres
 from app.core.config import Settings
 from app.core.db import autocommit
 from app.core.programs import Program
+from app.core.text import recordable
 
 log = logging.getLogger("netral.audit")
 
@@ -35,7 +36,7 @@ def entry_for(
     route = request.scope.get("route")
     action = getattr(route, "operation_id", None) or _unrouted_action(request.method, request.url.path)
     body = getattr(request, "_body", None)  # Starlette's cache of a body that was read; None when unread
-    objects = {k: str(v) for k, v in request.path_params.items()}
+    objects = {k: recordable(str(v)) for k, v in request.path_params.items()}  # storable, still distinct
     objects.update(noted or {})
     return AuditEntry(
         action=action,
@@ -59,7 +60,7 @@ MAX_ACTION = 200  # the column's length
 def _unrouted_action(method: str, path: str) -> str:
     """``METHOD /path`` for a path no route serves; a path too long for the column is cut and named by its
     hash, so the request is still accounted for (and cannot be confused with another)."""
-    action = f"{method[:16]} {path}"
+    action = f"{recordable(method[:16])} {recordable(path)}"
     if len(action) <= MAX_ACTION:
         return action
     digest = hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()[:16]
