@@ -100,8 +100,9 @@ DESCRIPTIONS = {
     "get_report": "One of the caller's agency's reports, with its case status. Scope `reports:read`.",
     "get_report_access_log": "Who (agency, client) read or changed one of the caller's reports, or the case "
     "holding it, and when, from the audit log. Scope `reports:read`.",
-    "submit_report_batch": "Pushes up to 100 reports in one transaction: all are stored or none; errors point "
-    "at the item (`/body/items/<i>/…`). `Idempotency-Key` required. Scope `reports:write`.",
+    "submit_report_batch": "Pushes several reports in one transaction, at most the deployment's "
+    "NETRAL_BATCH_MAX_ITEMS (the batch's `maxItems`; 100 by default): all are stored or none; errors point at "
+    "the item (`/body/items/<i>/…`). `Idempotency-Key` required. Scope `reports:write`.",
     "get_stats": "Counts of cases by status, category, platform, province and agency. Scope `cases:read`.",
     "get_health": "Liveness: the process answers. Touches nothing else.",
     "revoke_token": "Revokes an access token of the authenticated client (RFC 7009); every server process "
@@ -253,7 +254,9 @@ UNAUTHENTICATED = {"get_jwks", "get_health", "get_readiness"}
 OAUTH = {"issue_token", "revoke_token"}
 
 
-def complete(schema: dict[str, Any]) -> dict[str, Any]:
+def complete(schema: dict[str, Any], *, batch_max_items: int | None = None) -> dict[str, Any]:
+    """The generated document, completed. ``batch_max_items``: the deployment's NETRAL_BATCH_MAX_ITEMS, stated
+    as the batch's ``maxItems`` (its default when None: the committed contract)."""
     schema = copy.deepcopy(schema)
     schema["tags"] = TAGS
     schema["servers"] = [
@@ -283,7 +286,7 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
         for operation in item.values():
             _complete_operation(operation)
     _exactly_one_case_view(schema)
-    bound(schema)
+    bound(schema, batch_max_items=batch_max_items)
     _integer_formats(schema)
     for unused in ("HTTPValidationError", "ValidationError"):
         if unused not in json.dumps(schema["paths"]):
@@ -452,13 +455,14 @@ INTEGER_RANGE = {"status": (100, 599), "days_left": (-(2**31), 2**31 - 1), "expi
 INT64_MAX = 2**63 - 1
 
 
-def _array_max() -> dict[str, int]:
+def _array_max(batch_max_items: int | None) -> dict[str, int]:
     from app.access.roles import ALL_SCOPES, Role
     from app.cases.models import CaseStatus
     from app.catalogues.data import SANCTIONS, VIOLATIONS
     from app.core.config import Settings
     from app.core.errors import MAX_FIELD_ERRORS
 
+    batch = batch_max_items if batch_max_items is not None else Settings.model_fields["batch_max_items"].default
     return {
         "roles": len(Role),
         "scopes": len(ALL_SCOPES),
@@ -466,13 +470,13 @@ def _array_max() -> dict[str, int]:
         "errors": MAX_FIELD_ERRORS,
         "ViolationCatalogue": len(VIOLATIONS),
         "SanctionCatalogue": len(SANCTIONS),
-        # NETRAL_BATCH_MAX_ITEMS at its default; a deployment may set it lower or higher (at most 1000)
-        "ReportBatchIn": Settings.model_fields["batch_max_items"].default,
-        "ReportBatchOut": Settings.model_fields["batch_max_items"].default,
+        # NETRAL_BATCH_MAX_ITEMS: the deployment's when it is serving, else the default (the committed contract)
+        "ReportBatchIn": batch,
+        "ReportBatchOut": batch,
     }
 
 
-def bound(schema: dict[str, Any]) -> None:
+def bound(schema: dict[str, Any], *, batch_max_items: int | None = None) -> None:
     """Completes the bounds the generated document lacks, from what the service itself guarantees: request
     bounds of the same field (what is stored was validated against them), formats, page-size limits, the
     catalogues and the tables above. What has no bound is left, and the contract lint says so."""
@@ -488,7 +492,7 @@ def bound(schema: dict[str, Any]) -> None:
         if node.get("type") == "array" and "maxItems" not in node and name in harvested_items:
             node["maxItems"] = harvested_items[name]
     schemas = schema["components"]["schemas"]
-    array_max = _array_max()
+    array_max = _array_max(batch_max_items)
     for name, node in _named(schema):
         if node.get("type") == "array" and "maxItems" not in node and name in array_max:
             node["maxItems"] = array_max[name]

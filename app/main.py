@@ -66,9 +66,12 @@ class NetralApp(FastAPI):
         return limit, window - int(runtime.clock.now().timestamp()) % window
 
     def openapi(self) -> dict[str, Any]:
-        """The generated document, completed once (app/contract.py): descriptions, examples, every problem."""
+        """The generated document, completed once (app/contract.py): descriptions, examples, every problem.
+        A serving app states its own batch limit; one without settings yet (``make openapi``) the default."""
         if self.openapi_schema is None:
-            self.openapi_schema = contract.complete(super().openapi())
+            runtime = self.state.runtime.built()
+            limit = runtime.settings.batch_max_items if runtime is not None else None
+            self.openapi_schema = contract.complete(super().openapi(), batch_max_items=limit)
         return self.openapi_schema
 
     def _edge_limits(self) -> EdgeLimits:

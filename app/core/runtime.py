@@ -66,3 +66,7 @@ class LazyRuntime:
                 if self._runtime is None:
                     self._runtime = Runtime.build(get_settings())
         return self._runtime
+
+    def built(self) -> Runtime | None:
+        """The runtime if one was built, without building it."""
+        return self._runtime

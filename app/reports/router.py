@@ -66,7 +66,7 @@ async def submit_report(
     operation_id="submit_report_batch",
     status_code=201,
     response_model=ReportBatchOut,
-    summary="Push up to 100 reports, all or nothing; errors point at the item index",
+    summary="Push a batch of reports, all or nothing; errors point at the item index",
     responses=problem_responses(401, 403, 409, 422),
 )
 async def submit_report_batch(

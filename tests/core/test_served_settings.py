@@ -1,15 +1,19 @@
 """The served app reads its settings from the environment, like everything else: a real `netral serve`
 process with a non-default setting, observed from outside."""
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
 
 from app.core.db import make_engine
-from tests.live_server import netral_serve
+from tests.builders import World, report_payload
+from tests.live_server import active_agreement, netral_serve
 
 
 def test_the_body_limit_is_read_from_the_environment(database_url: str) -> None:
@@ -20,6 +24,38 @@ def test_the_body_limit_is_read_from_the_environment(database_url: str) -> None:
         assert refused.status_code == 413 and refused.json()["type"] == "/problems/payload-too-large"
     with netral_serve(database_url) as url:
         assert httpx.post(f"{url}/api/v1/reports", content=body, headers=headers).status_code == 401
+
+
+def test_the_batch_limit_is_read_from_the_environment_and_stated_in_the_served_contract(
+    database_url: str, world: World, run: Any
+) -> None:
+    """A deployment's NETRAL_BATCH_MAX_ITEMS is what its own /openapi.json states and what it enforces; the
+    committed contract states the default."""
+
+    def batch_limits(document: dict) -> set[int]:
+        schemas = document["components"]["schemas"]
+        return {schemas[name]["properties"]["items"]["maxItems"] for name in ("ReportBatchIn", "ReportBatchOut")}
+
+    seeded = world.clients["APTIKA"]
+    active_agreement(run, "PKS-BATCH")  # the server runs on the wall clock: pushes need an agreement today
+    with netral_serve(database_url, NETRAL_BATCH_MAX_ITEMS="3") as url:
+        assert batch_limits(httpx.get(f"{url}/openapi.json").json()) == {3}
+        issued = httpx.post(
+            f"{url}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(seeded.client_id, seeded.secret or ""),
+        )
+        assert issued.status_code == 200, issued.text
+        token = issued.json()["access_token"]
+        items = [report_payload(f"APT-B{n}", content_url=f"https://x.com/batch/status/{n}") for n in range(4)]
+        refused = httpx.post(
+            f"{url}/api/v1/reports:batch",
+            json={"items": items},
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "batch-of-4"},
+        )
+        assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "/body/items"
+    committed = json.loads((Path(__file__).parents[2] / "openapi" / "openapi.json").read_text())
+    assert batch_limits(committed) == {100}
 
 
 @pytest.mark.postgresql_only
