@@ -86,8 +86,8 @@ class TestNulInFiltersAndCredentials:
             "/oauth/token",
             data={"grant_type": "client_credentials", "client_id": seeded.client_id + "\x00", "client_secret": "x"},
         )
-        assert response.status_code in (400, 401), response.text
-        assert response.json()["error"] in ("invalid_request", "invalid_client")
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == "invalid_request"
 
     def test_a_nul_in_basic_credentials(self, world: World) -> None:
         seeded = world.clients["KASN"]
@@ -95,8 +95,8 @@ class TestNulInFiltersAndCredentials:
         response = world.client.post(
             "/oauth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}
         )
-        assert response.status_code in (400, 401), response.text
-        assert response.json()["error"] in ("invalid_request", "invalid_client")
+        assert response.status_code == 401, response.text
+        assert response.json()["error"] == "invalid_client"
 
     @pytest.mark.parametrize("kid", ["k\x00id", "\x00"])
     def test_a_nul_in_a_bearer_tokens_key_id(self, world: World, kid: str) -> None:
@@ -122,15 +122,16 @@ class TestNulInFiltersAndCredentials:
                 "client_assertion": assertion,
             },
         )
-        assert response.status_code in (400, 401), response.text
-        assert response.json()["error"] in ("invalid_request", "invalid_client")
+        assert response.status_code == 401, response.text
+        assert response.json()["error"] == "invalid_client"
 
     def test_a_nul_in_a_revoked_token(self, world: World) -> None:
         seeded = world.clients["KASN"]
         response = world.client.post(
             "/oauth/revoke", data={"token": "abc\x00def"}, auth=(seeded.client_id, seeded.secret or "")
         )
-        assert response.status_code < 500, response.text
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == "invalid_request"
 
 
 class TestControlCharactersInTheAuditRow:

@@ -101,6 +101,8 @@ def verify_jwt(
             raise JWTRejected("signature verification failed") from exc
         if not isinstance(claims, dict):
             raise JWTRejected("claims are not an object")
+        if any(isinstance(v, str) and has_control_character(v) for v in claims.values()):
+            raise JWTRejected("a claim holds a control character")  # once: a remembered token's claims passed
     _check_claims(claims, policy, now.timestamp())
     if seen is not None and memo is None:
         seen[digest] = Verified(public_jwk=public_jwk, claims=dict(claims))
@@ -154,8 +156,6 @@ def _check_claims(claims: dict[str, Any], policy: VerificationPolicy, now: float
     for name in ("sub", "jti", "client_id"):
         if name in claims and not isinstance(claims[name], str):
             raise JWTRejected(f"claim {name} must be a string")
-    if any(isinstance(v, str) and has_control_character(v) for v in claims.values()):
-        raise JWTRejected("a claim holds a control character")
 
 
 def _number(claims: dict[str, Any], name: str) -> float | None:

@@ -146,7 +146,7 @@ def test_replayed_assertion_is_refused(live: Live) -> None:
     assert "replay" in replay.json()["error_description"]
 
 
-@pytest.mark.parametrize("change", ["long_lived", "wrong_audience", "wrong_key"])
+@pytest.mark.parametrize("change", ["long_lived", "wrong_audience", "wrong_key", "nul_in_jti"])
 def test_bad_assertions_are_invalid_client(live: Live, change: str) -> None:
     from authlib.oauth2.rfc7523 import private_key_jwt_sign
 
@@ -158,7 +158,10 @@ def test_bad_assertions_are_invalid_client(live: Live, change: str) -> None:
         pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-    assertion = private_key_jwt_sign(pem, client_id, audience, alg="ES256", claims={"exp": exp})
+    claims: dict[str, Any] = {"exp": exp}
+    if change == "nul_in_jti":  # signed by the client itself: its jti would be stored against replays
+        claims["jti"] = "replay\x00guard"
+    assertion = private_key_jwt_sign(pem, client_id, audience, alg="ES256", claims=claims)
     response = httpx.post(
         token_url,
         data={
