@@ -1,7 +1,9 @@
 """Builders for test data: agencies, clients and tokens through the real code paths."""
 
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -115,3 +117,19 @@ def move(world: World, case_id: str, to: str, reason: str = "per procedure", age
     current = world.client.get(f"/api/v1/cases/{case_id}", headers=headers)
     headers["If-Match"] = current.headers["etag"]
     return world.client.post(f"/api/v1/cases/{case_id}/transitions", json={"to": to, "reason": reason}, headers=headers)
+
+
+def cli_client(world: World, run: Any, agency: str, *scopes: str, jwk: Path | None = None) -> str:
+    """A client made by the operator's CLI (``private_key_jwt`` with ``jwk``, a public JWK file; else a
+    secret), registered with the world under ``AGENCY:client_id``."""
+    args = ["clients", "create", "--agency", agency, "--name", "cli client", "--json"]
+    for scope in scopes:
+        args += ["--scope", scope]
+    if jwk is not None:
+        args += ["--jwk", str(jwk)]
+    code, out = run(*args)
+    assert code == 0, out
+    created = json.loads(out.strip().splitlines()[-1])
+    key = f"{agency}:{created['client_id']}"
+    world.clients[key] = SeededClient(agency, created["client_id"], created["client_secret"], list(scopes))
+    return key

@@ -105,3 +105,17 @@ def active_agreement(run: Any, code: str, parties: tuple[str, ...] = ("APTIKA", 
     for party in parties:
         args += ["--party", party]
     assert run("agreements", "create", code, *args)[0] == 0
+
+
+def live_token(url: str, client: Any, *scopes: str) -> str:
+    """An access token from a live server's token endpoint, for a ``SeededClient`` with a secret (its
+    client's scopes when ``scopes`` is empty)."""
+    data = {"grant_type": "client_credentials", **({"scope": " ".join(scopes)} if scopes else {})}
+    response = httpx.post(f"{url}/oauth/token", data=data, auth=(client.client_id, client.secret or ""))
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def live_bearer(url: str, client: Any, *scopes: str) -> dict[str, str]:
+    """``live_token`` as an Authorization header."""
+    return {"Authorization": f"Bearer {live_token(url, client, *scopes)}"}

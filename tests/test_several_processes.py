@@ -20,8 +20,8 @@ from sqlmodel import func, select
 
 from app.events.models import FeedEvent
 from app.reports.models import Report
-from tests.builders import World, report_payload
-from tests.live_server import active_agreement, netral_serve
+from tests.builders import World, cli_client, report_payload
+from tests.live_server import active_agreement, live_bearer, netral_serve
 
 ISSUER = "https://netral.test"  # both processes are one service: one issuer, whichever port answers
 SETTINGS = {"NETRAL_ISSUER": ISSUER, "NETRAL_REQUESTS_PER_CLIENT": "100000"}
@@ -34,21 +34,13 @@ def servers(world: World, run: Any, database_url: str) -> Iterator[list[str]]:
         yield [stack.enter_context(netral_serve(database_url, **SETTINGS)) for _ in range(2)]
 
 
-def bearer(url: str, world: World, agency: str, scopes: str) -> dict[str, str]:
-    seeded = world.clients[agency]
-    response = httpx.post(
-        f"{url}/oauth/token",
-        data={"grant_type": "client_credentials", "scope": scopes},
-        auth=(seeded.client_id, seeded.secret or ""),
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
 def test_one_idempotency_key_pushed_to_both_processes_at_once_makes_one_report(
     world: World, servers: list[str]
 ) -> None:
-    headers = {**bearer(servers[0], world, "APTIKA", "reports:write"), "Idempotency-Key": "one-key-two-processes"}
+    headers = {
+        **live_bearer(servers[0], world.clients["APTIKA"], "reports:write"),
+        "Idempotency-Key": "one-key-two-processes",
+    }
     payload = report_payload("PROC-1")
 
     def push(n: int) -> httpx.Response:
@@ -65,8 +57,8 @@ def test_one_idempotency_key_pushed_to_both_processes_at_once_makes_one_report(
 
 def test_the_feed_read_from_either_process_has_every_event_once_in_order(world: World, servers: list[str]) -> None:
     """Writers on both processes; the reader takes each page from the other process than the last."""
-    writer = bearer(servers[0], world, "APTIKA", "reports:write")
-    reader = bearer(servers[1], world, "KASN", "cases:read")
+    writer = live_bearer(servers[0], world.clients["APTIKA"], "reports:write")
+    reader = live_bearer(servers[1], world.clients["KASN"], "cases:read")
 
     def write(n: int) -> int:
         return httpx.post(
@@ -89,7 +81,7 @@ def test_the_feed_read_from_either_process_has_every_event_once_in_order(world: 
             if all(w.done() for w in writes):
                 break
         statuses = [w.result() for w in writes]
-    for turn in range(100):  # what committed after the last empty page
+    for turn in range(100):  # then what the last writes committed after the reader's last page
         page = httpx.get(f"{servers[turn % 2]}/api/v1/events", params={"after": cursor, "limit": 50}, headers=reader)
         if not page.json()["items"]:
             break
@@ -108,21 +100,7 @@ def test_a_client_assertion_used_at_one_process_is_refused_at_the_other(
     private = ec.generate_private_key(ec.SECP256R1())
     jwk = tmp_path / "client.jwk"
     jwk.write_text(json.dumps(ECAlgorithm.to_jwk(private.public_key(), as_dict=True)))
-    code, out = run(
-        "clients",
-        "create",
-        "--agency",
-        "APTIKA",
-        "--name",
-        "jwk",
-        "--scope",
-        "reports:read",
-        "--jwk",
-        str(jwk),
-        "--json",
-    )
-    assert code == 0, out
-    client_id = json.loads(out.strip().splitlines()[-1])["client_id"]
+    client_id = world.clients[cli_client(world, run, "APTIKA", "reports:read", jwk=jwk)].client_id
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )

@@ -9,11 +9,10 @@ from sqlmodel import select
 from app.agencies import service as agencies
 from app.audit.models import AuditEvent
 from app.cases.models import CaseFile
-from app.demo import SeededClient
 from app.evidence.service import path_for
 from app.models_registry import all_table_names
 from app.retention import service as retention
-from tests.builders import PNG, World, move, push, report_payload
+from tests.builders import PNG, World, cli_client, move, push, report_payload
 
 RETENTION_END = datetime(2025, 2, 20, 17, 0, tzinfo=UTC) + timedelta(days=730)
 TICK = timedelta(microseconds=1)
@@ -145,19 +144,6 @@ class TestSuccession:
         assert agencies.current_roles(
             world.db, agency_id=agencies.require_by_code(world.db, "KASN").id, now=world.clock.now()
         ) == {"case_authority"}
-
-
-def cli_client(world: World, run, agency: str, *scopes: str) -> str:  # type: ignore[no-untyped-def]
-    """A client made by the operator's CLI, registered with the world under ``AGENCY:client_id``."""
-    args = ["clients", "create", "--agency", agency, "--name", "cli client", "--json"]
-    for scope in scopes:
-        args += ["--scope", scope]
-    code, out = run(*args)
-    assert code == 0, out
-    created = json.loads(out.strip().splitlines()[-1])
-    key = f"{agency}:{created['client_id']}"
-    world.clients[key] = SeededClient(agency, created["client_id"], created["client_secret"], list(scopes))
-    return key
 
 
 WIND_DOWN_END = datetime(2025, 2, 20, 17, 0, tzinfo=UTC) + timedelta(days=30)

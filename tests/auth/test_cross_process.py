@@ -1,31 +1,19 @@
 """Authorisation changes bite on the very next request in every server process, although each process
 caches resolved principals: two real `netral serve` processes, warmed up, then an operator change."""
 
-import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from tests.builders import World, report_payload
-from tests.live_server import active_agreement, netral_serve
-
-
-def token(url: str, world: World, agency: str) -> str:
-    seeded = world.clients[agency]
-    response = httpx.post(
-        f"{url}/oauth/token",
-        data={"grant_type": "client_credentials", "scope": "cases:read"},
-        auth=(seeded.client_id, seeded.secret or ""),
-    )
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
+from tests.builders import World, cli_client, report_payload
+from tests.live_server import active_agreement, live_bearer, live_token, netral_serve
 
 
 def test_a_disabled_client_is_refused_next_request_in_every_process(world: World, run: Any, database_url: str) -> None:
     with netral_serve(database_url) as first, netral_serve(database_url) as second:
-        bearer = {"Authorization": f"Bearer {token(first, world, 'BAWASLU')}"}
+        bearer = {"Authorization": f"Bearer {live_token(first, world.clients['BAWASLU'], 'cases:read')}"}
         for url in (first, second, first, second):  # each process has resolved and cached the principal
             assert httpx.get(f"{url}/api/v1/cases", headers=bearer).status_code == 200
         assert run("clients", "disable", world.clients["BAWASLU"].client_id)[0] == 0
@@ -36,7 +24,7 @@ def test_a_disabled_client_is_refused_next_request_in_every_process(world: World
 
 def test_a_revoked_token_is_refused_next_request_in_the_other_process(world: World, database_url: str) -> None:
     with netral_serve(database_url) as first, netral_serve(database_url) as second:
-        access = token(first, world, "KASN")
+        access = live_token(first, world.clients["KASN"], "cases:read")
         bearer = {"Authorization": f"Bearer {access}"}
         assert httpx.get(f"{second}/api/v1/cases", headers=bearer).status_code == 200
         seeded = world.clients["KASN"]
@@ -45,31 +33,18 @@ def test_a_revoked_token_is_refused_next_request_in_the_other_process(world: Wor
         assert httpx.get(f"{second}/api/v1/cases", headers=bearer).status_code == 401
 
 
-def mint(url: str, client: tuple[str, str], *scopes: str) -> dict[str, str]:
-    response = httpx.post(
-        f"{url}/oauth/token", data={"grant_type": "client_credentials", "scope": " ".join(scopes)}, auth=client
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
-def credentials(world: World, agency: str) -> tuple[str, str]:
-    return world.clients[agency].client_id, world.clients[agency].secret or ""
-
-
 def test_a_transferred_role_bites_next_request_in_every_process(world: World, run: Any, database_url: str) -> None:
     active_agreement(run, "LIVE-SUCCESSION")
     assert run("agencies", "create", "BKN", "--name", "Badan Kepegawaian Negara", "--role", "reporter")[0] == 0
-    code, out = run("clients", "create", "--agency", "BKN", "--name", "bkn", "--scope", "cases:read", "--json")
-    assert code == 0, out
-    created = json.loads(out.strip().splitlines()[-1])
-    bkn = (created["client_id"], created["client_secret"])
+    bkn = world.clients[cli_client(world, run, "BKN", "cases:read")]
     with netral_serve(database_url) as first, netral_serve(database_url) as second:
-        kasn = mint(first, credentials(world, "KASN"), "cases:read")
+        kasn = live_bearer(first, world.clients["KASN"], "cases:read")
         for url in (first, second):  # each process has resolved and cached KASN's principal
             assert httpx.get(f"{url}/api/v1/cases", headers=kasn).status_code == 200
         early = httpx.post(
-            f"{first}/oauth/token", data={"grant_type": "client_credentials", "scope": "cases:read"}, auth=bkn
+            f"{first}/oauth/token",
+            data={"grant_type": "client_credentials", "scope": "cases:read"},
+            auth=(bkn.client_id, bkn.secret or ""),
         )
         assert (early.status_code, early.json()["error"]) == (400, "invalid_scope")  # a reporter: no cases:read
 
@@ -80,7 +55,7 @@ def test_a_transferred_role_bites_next_request_in_every_process(world: World, ru
             refused = httpx.get(f"{url}/api/v1/cases", headers=kasn)
             assert refused.status_code == 403, refused.text
             assert refused.json()["type"] == "/problems/insufficient-scope"
-        successor = mint(second, bkn, "cases:read")
+        successor = live_bearer(second, bkn, "cases:read")
         for url in (first, second):
             assert httpx.get(f"{url}/api/v1/cases", headers=successor).status_code == 200
 
@@ -100,8 +75,8 @@ def test_an_agreements_end_and_a_later_extension_bite_in_every_process(
             "agreements", "create", "LIVE-END", "--title", "ends during the test", "--valid-from", since,
             "--valid-until", ends.strftime("%Y-%m-%dT%H:%M:%S%z"), "--party", "APTIKA", "--party", "KASN",
         )[0] == 0  # fmt: skip
-        aptika = mint(first, credentials(world, "APTIKA"), "reports:write", "reports:read")
-        kasn = mint(second, credentials(world, "KASN"), "cases:read", "cases:write")
+        aptika = live_bearer(first, world.clients["APTIKA"], "reports:write", "reports:read")
+        kasn = live_bearer(second, world.clients["KASN"], "cases:read", "cases:write")
         pushed = httpx.post(
             f"{first}/api/v1/reports", json=report_payload(), headers={**aptika, "Idempotency-Key": "live-end-1"}
         )

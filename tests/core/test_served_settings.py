@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from app.core.db import make_engine
 from tests.builders import World, report_payload
-from tests.live_server import active_agreement, netral_serve
+from tests.live_server import active_agreement, live_bearer, netral_serve
 
 
 def test_the_body_limit_is_read_from_the_environment(database_url: str) -> None:
@@ -40,18 +40,11 @@ def test_the_batch_limit_is_read_from_the_environment_and_stated_in_the_served_c
     active_agreement(run, "PKS-BATCH")  # the server runs on the wall clock: pushes need an agreement today
     with netral_serve(database_url, NETRAL_BATCH_MAX_ITEMS="3") as url:
         assert batch_limits(httpx.get(f"{url}/openapi.json").json()) == {3}
-        issued = httpx.post(
-            f"{url}/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(seeded.client_id, seeded.secret or ""),
-        )
-        assert issued.status_code == 200, issued.text
-        token = issued.json()["access_token"]
         items = [report_payload(f"APT-B{n}", content_url=f"https://x.com/batch/status/{n}") for n in range(4)]
         refused = httpx.post(
             f"{url}/api/v1/reports:batch",
             json={"items": items},
-            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "batch-of-4"},
+            headers={**live_bearer(url, seeded), "Idempotency-Key": "batch-of-4"},
         )
         assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "/body/items"
     committed = json.loads((Path(__file__).parents[2] / "openapi" / "openapi.json").read_text())
