@@ -234,6 +234,62 @@ class TestMalformed:
         assert "ASCII digits" in response.json()["errors"][0]["detail"]
 
 
+class TestRepeatedMemberNames:
+    """I-JSON (RFC 7493): an object that names a member twice is refused, not read as its last occurrence."""
+
+    def refused(self, world: World, response: Any, pointer: str, name: str) -> None:
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["type"] == "/problems/validation-error"
+        assert [e["pointer"] for e in problem["errors"]] == [pointer]
+        assert repr(name) in problem["errors"][0]["detail"]
+        rows = audit_rows_of(world, response.headers["X-Request-ID"])
+        assert [(r.status, r.outcome) for r in rows] == [(422, "refused")]
+
+    @pytest.mark.parametrize(
+        ("edit", "pointer", "name"),
+        [
+            (lambda body: '{"reference": "FIRST", ' + body[1:], "/body/reference", "reference"),
+            (lambda body: body.replace('"asn": {', '"asn": {"nip": "199001012020121001", ', 1), "/body/asn/nip", "nip"),
+        ],
+    )
+    def test_a_report(self, world: World, edit: Any, pointer: str, name: str) -> None:
+        body = edit(json.dumps(report_payload("SECOND")))
+        headers = {**world.auth("APTIKA"), "Idempotency-Key": "twice", "Content-Type": "application/json"}
+        response = world.client.post("/api/v1/reports", content=body.encode(), headers=headers)
+        self.refused(world, response, pointer, name)
+        world.db.rollback()
+        assert world.db.exec(select(func.count()).select_from(Report)).one() == 0
+
+    def test_an_item_of_a_batch(self, world: World) -> None:
+        items = [report_payload("B-1"), report_payload("B-2", content_url="https://x.com/b/status/2")]
+        body = json.dumps({"items": items}).replace('"reference": "B-2"', '"reference": "B-2", "reference": "B-3"')
+        headers = {**world.auth("APTIKA"), "Idempotency-Key": "batch-twice", "Content-Type": "application/json"}
+        response = world.client.post("/api/v1/reports:batch", content=body.encode(), headers=headers)
+        self.refused(world, response, "/body/items/1/reference", "reference")
+        world.db.rollback()
+        assert world.db.exec(select(func.count()).select_from(Report)).one() == 0
+
+    def test_a_transition(self, world: World) -> None:
+        case_id = push(world, report_payload()).json()["case"]["id"]
+        headers = {**world.auth("KASN"), "If-Match": f'"{case_id}.1"', "Content-Type": "application/json"}
+        body = b'{"to": "screening", "reason": "per procedure", "to": "dismissed"}'
+        response = world.client.post(f"/api/v1/cases/{case_id}/transitions", content=body, headers=headers)
+        self.refused(world, response, "/body/to", "to")
+        case = world.client.get(f"/api/v1/cases/{case_id}", headers=world.auth("KASN"))
+        assert (case.json()["status"], case.headers["ETag"]) == ("submitted", f'"{case_id}.1"')
+
+    def test_equal_names_in_different_objects_are_fine(self, world: World) -> None:
+        items = [report_payload("S-1"), report_payload("S-2", content_url="https://x.com/s/status/2")]
+        body = json.dumps({"items": items})  # "reference", "asn", "name", ... once in each item
+        headers = {**world.auth("APTIKA"), "Idempotency-Key": "siblings", "Content-Type": "application/json"}
+        response = world.client.post("/api/v1/reports:batch", content=body.encode(), headers=headers)
+        assert response.status_code == 201, response.text
+        world.db.rollback()
+        assert world.db.exec(select(func.count()).select_from(Report)).one() == 2
+
+
 class TestAccountedFor:
     def test_an_unknown_path_of_any_length_leaves_a_row(self, world: World) -> None:
         path = "/api/v1/" + "x" * 5000

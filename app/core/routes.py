@@ -7,16 +7,21 @@ thread too, a second hand-off per request for nothing to wait on. ``Route`` give
 wrapper of the route instead, which awaits the route on a worker thread: the route's own work still leaves
 the event loop, and its answer is handled on the loop. Signature, return annotation and name are the
 route's own (``functools.wraps``), so parameters, response model and contract are unchanged.
+
+A route that takes a body reads a JSON body strictly first (``app.core.bodies``: no member named twice).
 """
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from app.core.bodies import read_strictly
 
 
 def on_worker_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
@@ -33,6 +38,17 @@ def on_worker_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 class Route(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, on_worker_thread(endpoint), **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def strict(request: Request) -> Response:
+            await read_strictly(request)
+            return await handler(request)
+
+        return strict
 
 
 def router(**kwargs: Any) -> APIRouter:
