@@ -289,6 +289,20 @@ class TestRepeatedMemberNames:
         world.db.rollback()
         assert world.db.exec(select(func.count()).select_from(Report)).one() == 2
 
+    @pytest.mark.parametrize("body", [b"[" * 200_000 + b"]" * 200_000, b'{"a": ' * 100_000 + b"1" + b"}" * 100_000])
+    def test_nesting_too_deep_to_read_is_a_bad_request(self, world: World, body: bytes) -> None:
+        headers = {**world.auth("APTIKA"), "Idempotency-Key": "deep", "Content-Type": "application/json"}
+        response = world.client.post("/api/v1/reports", content=body, headers=headers)
+        assert response.status_code == 400, response.text
+        assert response.json()["type"] == "/problems/bad-request"
+
+    def test_a_repeated_name_deep_down_is_found(self, world: World) -> None:
+        depth = 500
+        body = '{"items": ' + '{"x": ' * depth + '{"a": 1, "a": 2}' + "}" * depth + "}"
+        headers = {**world.auth("APTIKA"), "Idempotency-Key": "deep-twice", "Content-Type": "application/json"}
+        response = world.client.post("/api/v1/reports:batch", content=body.encode(), headers=headers)
+        self.refused(world, response, "/body/items" + "/x" * depth + "/a", "a")
+
 
 class TestAccountedFor:
     def test_an_unknown_path_of_any_length_leaves_a_row(self, world: World) -> None:

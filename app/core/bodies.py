@@ -37,15 +37,16 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return repeated
 
 
-def _find(value: Any, path: tuple[str | int, ...]) -> tuple[tuple[str | int, ...], str] | None:
-    """The path to the first object (depth first, in document order) with a repeated name, and that name."""
-    if isinstance(value, _Repeated):
-        return (*path, value.name), value.name
-    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, child in children:
-        found = _find(child, (*path, key))
-        if found is not None:
-            return found
+def _find(parsed: Any) -> tuple[tuple[str | int, ...], str] | None:
+    """The path to the first object (depth first, in document order) with a repeated name, and that name.
+    A loop, not recursion: whatever depth the parser accepted, the walk does not add to the stack."""
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), parsed)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, _Repeated):
+            return (*path, value.name), value.name
+        children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        stack.extend(reversed([((*path, key), child) for key, child in children]))
     return None
 
 
@@ -66,9 +67,9 @@ async def read_strictly(request: Request) -> None:
         return
     try:
         parsed = json.loads(body, object_pairs_hook=_object)
-    except ValueError:  # malformed, or not UTF-8: FastAPI's own answer
+    except (ValueError, RecursionError):  # malformed, not UTF-8, or nested too deep: FastAPI's own answer
         return
-    found = _find(parsed, ())
+    found = _find(parsed)
     if found is not None:
         path, name = found
         raise RequestValidationError(
