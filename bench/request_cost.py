@@ -7,7 +7,9 @@
   (`taskset`), 32 connections, for ``--seconds`` each; per endpoint, ``--rounds`` times in alternation (bare,
   Netral, bare, Netral, ...), so a machine whose speed drifts during the run moves both sides alike.
 - Printed: req/s, p50 and p99 of each side's median run, Netral's ratio against the bare run next to it in
-  each round, and the median of those ratios. For the case read, the framework's floor too
+  each round, and the median of those ratios; and for the median runs, the CPU a request cost the server
+  process and PostgreSQL's processes, read from ``/proc`` around the run (PostgreSQL is not pinned: its
+  backends share the server's core, so what they spend the server cannot). For the case read, the framework's floor too
   (``bench/floor_app.py``: plain FastAPI sending the same one statement), in the same rounds.
 
 Needs the machine's PostgreSQL and wrk (Debian package). Usage:
@@ -134,22 +136,65 @@ def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Pope
     raise RuntimeError(f"{command} did not start")
 
 
-def wrk(url: str, script: str, seconds: int, connections: int, warm_up: str | None = None) -> dict[str, float]:
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of one process so far (0 if it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def postgres_pids() -> list[int]:
+    return [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and _comm(entry) in ("postgres", "postmaster")
+    ]
+
+
+def _comm(entry: Path) -> str:
+    try:
+        return (entry / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def cpu_snapshot(server_pid: int) -> tuple[float, dict[int, float]]:
+    return cpu_seconds(server_pid), {pid: cpu_seconds(pid) for pid in postgres_pids()}
+
+
+def wrk(
+    url: str, script: str, seconds: int, connections: int, warm_up: str | None = None, server_pid: int | None = None
+) -> dict[str, float]:
     """An unmeasured warm-up first (pools filled, caches loaded), with ``warm_up`` or the same script: the
-    figures are the steady state's."""
+    figures are the steady state's. With ``server_pid``, the CPU a request cost that process and
+    PostgreSQL's processes during the measured run."""
     for duration, lua_script in ((WARM_UP_SECONDS, warm_up or script), (seconds, script)):
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
             f.write(lua_script)
+        before = cpu_snapshot(server_pid) if server_pid else None
         command = ["taskset", "-c", "0", "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s"]
         out = subprocess.run([*command, f.name, url], capture_output=True, text=True, check=True).stdout  # noqa: S603
+        after = cpu_snapshot(server_pid) if server_pid else None
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {
+    run = {
         "rps": rate,
         "p50": to_ms(re.search(r"50%\s+([\d.]+\w+)", out)[1]),  # type: ignore[index]
         "p99": to_ms(re.search(r"99%\s+([\d.]+\w+)", out)[1]),  # type: ignore[index]
         "non2xx": float(errors[1]) if errors else 0.0,
     }
+    if before is not None and after is not None and rate:
+        requests = rate * seconds
+        run["server_us"] = (after[0] - before[0]) / requests * 1e6
+        # a backend that ended during the run is not counted; one that started counts from zero
+        spent = sum(cpu - before[1].get(pid, 0.0) for pid, cpu in after[1].items())
+        run["postgres_us"] = spent / requests * 1e6
+    return run
 
 
 def to_ms(value: str) -> float:
@@ -284,14 +329,15 @@ def main() -> None:
             }
             for label, (bare_script, netral_script) in endpoints.items():
                 runs: dict[str, list[dict[str, float]]] = {"bare": [], "netral": []}
-                sides = [("bare", bare_base, bare_script), ("netral", base, netral_script)]
+                sides = [("bare", bare_base, bare_script, bare.pid), ("netral", base, netral_script, netral.pid)]
                 if label == "case read":  # and the framework's floor: plain FastAPI, the same statement
                     runs["floor"] = []
-                    sides.insert(1, ("floor", floor_base, bare_script))
+                    sides.insert(1, ("floor", floor_base, bare_script, floor.pid))
                 for _round in range(args.rounds):
-                    for side, url, script in sides:
+                    for side, url, script, pid in sides:
                         measured, warm_up = script()
-                        runs[side].append(wrk(url, measured, args.seconds, args.connections, warm_up=warm_up))
+                        run = wrk(url, measured, args.seconds, args.connections, warm_up=warm_up, server_pid=pid)
+                        runs[side].append(run)
                 results[label] = {side: median_run(side_runs) for side, side_runs in runs.items()}
                 ratios[label] = [n["rps"] / b["rps"] for b, n in zip(runs["bare"], runs["netral"], strict=True)]
                 if "floor" in runs:
@@ -320,16 +366,16 @@ def print_table(
     )
     print(
         "| endpoint | bare req/s | bare p50 / p99 ms | Netral req/s | Netral p50 / p99 ms | ratio | ratio per round "
-        "| non-2xx |"
+        "| non-2xx | bare CPU µs/request, server / PostgreSQL | Netral CPU µs/request, server / PostgreSQL |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for label, pair in results.items():
         bare, netral = pair["bare"], pair["netral"]
         rounds = ", ".join(f"{r:.3f}" for r in ratios[label])
         print(
             f"| {label} | {bare['rps']:.0f} | {bare['p50']:.1f} / {bare['p99']:.1f} | {netral['rps']:.0f} | "
             f"{netral['p50']:.1f} / {netral['p99']:.1f} | {statistics.median(ratios[label]):.3f} | {rounds} | "
-            f"{netral['non2xx']:.0f} |"
+            f"{netral['non2xx']:.0f} | {cpu(bare)} | {cpu(netral)} |"
         )
     if "floor" in ratios:
         floor = results["case read"]["floor"]
@@ -337,8 +383,14 @@ def print_table(
         print(
             f"\nThe framework's floor (bench/floor_app.py: plain FastAPI, the case read's one statement, nothing "
             f"else): {floor['rps']:.0f} req/s, p50 / p99 {floor['p50']:.1f} / {floor['p99']:.1f} ms; "
-            f"ratio {statistics.median(ratios['floor']):.3f} ({rounds})"
+            f"ratio {statistics.median(ratios['floor']):.3f} ({rounds}); CPU µs per request {cpu(floor)}"
         )
+
+
+def cpu(run: dict[str, float]) -> str:
+    if "server_us" not in run:
+        return "-"
+    return f"{run['server_us']:.0f} / {run['postgres_us']:.0f}"
 
 
 if __name__ == "__main__":
