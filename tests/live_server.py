@@ -119,3 +119,8 @@ def live_token(url: str, client: Any, *scopes: str) -> str:
 def live_bearer(url: str, client: Any, *scopes: str) -> dict[str, str]:
     """``live_token`` as an Authorization header."""
     return {"Authorization": f"Bearer {live_token(url, client, *scopes)}"}
+
+
+def live_push(url: str, headers: dict[str, str], payload: dict[str, Any], key: str) -> httpx.Response:
+    """A report pushed to a live server with ``key`` as its Idempotency-Key (``builders.push``, over HTTP)."""
+    return httpx.post(f"{url}/api/v1/reports", json=payload, headers={**headers, "Idempotency-Key": key}, timeout=60)

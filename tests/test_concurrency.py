@@ -16,7 +16,7 @@ from app.cases.models import CaseFile
 from app.events.models import FeedEvent
 from app.reports.models import Report
 from tests.builders import World, report_payload
-from tests.live_server import reserve_port, serve
+from tests.live_server import live_push, reserve_port, serve
 
 
 @pytest.fixture
@@ -26,11 +26,11 @@ def live_url(app: FastAPI, world: World) -> Iterator[str]:
 
 
 def test_50_concurrent_pushes_with_one_key_create_one_report(world: World, live_url: str) -> None:
-    headers = {**world.auth("APTIKA"), "Idempotency-Key": "one-key-for-all"}
+    headers = world.auth("APTIKA")
     payload = report_payload("CONC-1")
 
     def push(_: int) -> httpx.Response:
-        return httpx.post(f"{live_url}/api/v1/reports", json=payload, headers=headers, timeout=60)
+        return live_push(live_url, headers, payload, "one-key-for-all")
 
     with ThreadPoolExecutor(max_workers=50) as pool:
         responses = list(pool.map(push, range(50)))
@@ -45,12 +45,7 @@ def test_concurrent_reports_on_same_content_share_one_case(world: World, live_ur
     headers = world.auth("APTIKA")
 
     def push(n: int) -> httpx.Response:
-        return httpx.post(
-            f"{live_url}/api/v1/reports",
-            json=report_payload(f"SAME-{n}"),
-            headers={**headers, "Idempotency-Key": f"same-{n}"},
-            timeout=60,
-        )
+        return live_push(live_url, headers, report_payload(f"SAME-{n}"), f"same-{n}")
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         responses = list(pool.map(push, range(10)))
@@ -61,11 +56,7 @@ def test_concurrent_reports_on_same_content_share_one_case(world: World, live_ur
 
 
 def test_two_transitions_with_one_etag(world: World, live_url: str) -> None:
-    case_id = httpx.post(
-        f"{live_url}/api/v1/reports",
-        json=report_payload("ETAG-1"),
-        headers={**world.auth("APTIKA"), "Idempotency-Key": "etag-1"},
-    ).json()["case"]["id"]
+    case_id = live_push(live_url, world.auth("APTIKA"), report_payload("ETAG-1"), "etag-1").json()["case"]["id"]
     headers = world.auth("KASN")
     tag = httpx.get(f"{live_url}/api/v1/cases/{case_id}", headers=headers).headers["etag"]
     barrier = threading.Barrier(2)
@@ -110,12 +101,8 @@ def test_feed_delivers_every_event_exactly_once_under_concurrent_writers(world: 
                 return
 
     def write(n: int) -> int:
-        return httpx.post(
-            f"{live_url}/api/v1/reports",
-            json=report_payload(f"FEED-{n}", content_url=f"https://x.com/u/status/{n % 7}"),
-            headers={**writer_headers, "Idempotency-Key": f"feed-{n}"},
-            timeout=60,
-        ).status_code
+        payload = report_payload(f"FEED-{n}", content_url=f"https://x.com/u/status/{n % 7}")
+        return live_push(live_url, writer_headers, payload, f"feed-{n}").status_code
 
     reader = threading.Thread(target=poller)
     reader.start()

@@ -21,7 +21,7 @@ from sqlmodel import func, select
 from app.events.models import FeedEvent
 from app.reports.models import Report
 from tests.builders import World, cli_client, report_payload
-from tests.live_server import active_agreement, live_bearer, netral_serve
+from tests.live_server import active_agreement, live_bearer, live_push, netral_serve
 
 ISSUER = "https://netral.test"  # both processes are one service: one issuer, whichever port answers
 SETTINGS = {"NETRAL_ISSUER": ISSUER, "NETRAL_REQUESTS_PER_CLIENT": "100000"}
@@ -37,14 +37,11 @@ def servers(world: World, run: Any, database_url: str) -> Iterator[list[str]]:
 def test_one_idempotency_key_pushed_to_both_processes_at_once_makes_one_report(
     world: World, servers: list[str]
 ) -> None:
-    headers = {
-        **live_bearer(servers[0], world.clients["APTIKA"], "reports:write"),
-        "Idempotency-Key": "one-key-two-processes",
-    }
+    headers = live_bearer(servers[0], world.clients["APTIKA"], "reports:write")
     payload = report_payload("PROC-1")
 
     def push(n: int) -> httpx.Response:
-        return httpx.post(f"{servers[n % 2]}/api/v1/reports", json=payload, headers=headers, timeout=60)
+        return live_push(servers[n % 2], headers, payload, "one-key-two-processes")
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         responses = list(pool.map(push, range(20)))
@@ -61,12 +58,8 @@ def test_the_feed_read_from_either_process_has_every_event_once_in_order(world: 
     reader = live_bearer(servers[1], world.clients["KASN"], "cases:read")
 
     def write(n: int) -> int:
-        return httpx.post(
-            f"{servers[n % 2]}/api/v1/reports",
-            json=report_payload(f"PFEED-{n}", content_url=f"https://x.com/p/status/{n % 5}"),
-            headers={**writer, "Idempotency-Key": f"pfeed-{n}"},
-            timeout=60,
-        ).status_code
+        payload = report_payload(f"PFEED-{n}", content_url=f"https://x.com/p/status/{n % 5}")
+        return live_push(servers[n % 2], writer, payload, f"pfeed-{n}").status_code
 
     delivered: list[int] = []
     cursor: str | None = None

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from tests.builders import World, push, report_payload
 
@@ -130,19 +130,14 @@ def test_the_request_paths_statements_are_planned_once(world: World) -> None:
     a plan made once, not planned afresh per execution. Left to choose, PostgreSQL re-planned the case read's
     statement on every execution (``id = ANY(:ids)``), which cost it more than running it (bench/README.md,
     tenth pass). What the database reports for the statements the read's connection has prepared."""
-    from sqlalchemy import text
-
     case_id = push(world, report_payload()).json()["case"]["id"]
     kasn = world.auth("KASN")
     for _ in range(12):  # psycopg prepares a statement on its fifth execution
         assert world.client.get(f"/api/v1/cases/{case_id}", headers=kasn).status_code == 200
     async_db = world.client.app.state.runtime.get().async_db  # type: ignore[attr-defined]
     plans = text("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
-
-    async def prepared() -> list[dict[str, Any]]:  # on the connection the reads used (the loop's last idle one)
-        return await async_db.fetch(plans)
-
-    rows = world.client.portal.call(prepared)  # type: ignore[union-attr]
+    # on the request path's loop, so on the connection the reads used (its last idle one)
+    rows = world.client.portal.call(async_db.fetch, plans)  # type: ignore[union-attr]
     case_read = [row for row in rows if "FROM case_file c WHERE c.id = ANY" in row["statement"]]
     assert case_read, [row["statement"][:80] for row in rows]
     assert all(row["custom_plans"] == 0 and row["generic_plans"] >= 5 for row in case_read), case_read

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from tests.builders import World, cli_client, report_payload
-from tests.live_server import active_agreement, live_bearer, live_token, netral_serve
+from tests.live_server import active_agreement, live_bearer, live_push, live_token, netral_serve
 
 
 def test_a_disabled_client_is_refused_next_request_in_every_process(world: World, run: Any, database_url: str) -> None:
@@ -77,9 +77,7 @@ def test_an_agreements_end_and_a_later_extension_bite_in_every_process(
         )[0] == 0  # fmt: skip
         aptika = live_bearer(first, world.clients["APTIKA"], "reports:write", "reports:read")
         kasn = live_bearer(second, world.clients["KASN"], "cases:read", "cases:write")
-        pushed = httpx.post(
-            f"{first}/api/v1/reports", json=report_payload(), headers={**aptika, "Idempotency-Key": "live-end-1"}
-        )
+        pushed = live_push(first, aptika, report_payload(), "live-end-1")
         assert pushed.status_code == 201, pushed.text
         case_id = pushed.json()["case"]["id"]
         for url in (first, second):  # both processes have cached both principals under the agreement in force
@@ -91,11 +89,8 @@ def test_an_agreements_end_and_a_later_extension_bite_in_every_process(
         time.sleep(left + 0.5)
 
         for n, url in enumerate((second, first)):
-            late = httpx.post(
-                f"{url}/api/v1/reports",
-                json=report_payload(f"APT-LATE-{n}", content_url=f"https://x.com/late/status/{n}"),
-                headers={**aptika, "Idempotency-Key": f"live-end-late-{n}"},
-            )
+            late_report = report_payload(f"APT-LATE-{n}", content_url=f"https://x.com/late/status/{n}")
+            late = live_push(url, aptika, late_report, f"live-end-late-{n}")
             assert late.status_code == 403 and late.json()["type"] == "/problems/agreement-expired", late.text
             moved = move(url, kasn, case_id)
             assert moved.status_code == 403 and moved.json()["type"] == "/problems/agreement-expired", moved.text
